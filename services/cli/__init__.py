@@ -1,0 +1,1 @@
+"""The `cardiorehab` command line."""
