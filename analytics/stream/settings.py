@@ -1,0 +1,21 @@
+"""Settings of the analytics worker (prefix ``CARDIO_WORKER_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """One faust worker. Workers sharing ``app_id`` form one consumer group and share the partitions."""
+
+    model_config = SettingsConfigDict(env_prefix="CARDIO_WORKER_", extra="ignore")
+
+    app_id: str = Field(default="cardiorehab-analytics", pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(default="worker-1", pattern=r"^[A-Za-z0-9._-]+$", description="unique per worker process")
+    data_dir: Path = Field(default=Path(".stack/faust"), description="RocksDB tables live under <data_dir>/<name>")
+    log_level: str = "info"
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+    web_port: int | None = Field(default=None, description="faust's web server (off unless a port is given)")
