@@ -1,0 +1,1 @@
+"""Authentication and authorisation: password hashing, tokens, and who may see what."""

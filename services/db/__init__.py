@@ -1,0 +1,1 @@
+"""TimescaleDB access: settings, pool, migrations, and one repository module per aggregate."""

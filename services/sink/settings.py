@@ -1,0 +1,19 @@
+"""Settings of the sink (prefix ``CARDIO_SINK_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SinkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARDIO_SINK_", extra="ignore")
+
+    group_id: str = Field(default="cardiorehab-sink", pattern=r"^[A-Za-z0-9._-]+$")
+    batch_max_records: int = Field(default=5000, ge=1, le=100_000)
+    batch_wait_ms: int = Field(default=200, ge=1, le=10_000, description="longest wait to fill a batch")
+    retry_initial_s: float = Field(default=0.5, gt=0)
+    retry_max_s: float = Field(default=10.0, gt=0)
+    # Longer than any database outage we ride out without leaving the consumer group (the loop keeps polling
+    # paused partitions, so this is a safety net, not the mechanism).
+    max_poll_interval_ms: int = Field(default=600_000, ge=10_000)
