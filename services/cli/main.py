@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from services.cli import stack_cmd, worker_cmd
+from services.cli import run_cmd, services_cmd, simulate_cmd, stack_cmd, worker_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     stack_cmd.add_parser(subparsers)
     worker_cmd.add_parser(subparsers)
+    services_cmd.add_parsers(subparsers)
+    run_cmd.add_parser(subparsers)
+    simulate_cmd.add_parser(subparsers)
     return parser
 
 

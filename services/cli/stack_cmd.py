@@ -1,24 +1,39 @@
-"""`cardiorehab stack up|down|status`."""
+"""`cardiorehab stack up|down|status|exec`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from services.stack import StackConfig, StackManager
 from services.stack.config import DEFAULT_KAFKA_CONTROLLER_PORT, DEFAULT_KAFKA_PORT, DEFAULT_PG_PORT
 from services.stack.errors import StackError
+from services.stack.manager import require_healthy
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("stack", help="start, stop or inspect the local Kafka + TimescaleDB stack")
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser = subparsers.add_parser(
+        "stack",
+        help="start, stop or inspect the local Kafka + TimescaleDB stack",
+        description="`exec -- CMD...` brings the stack up, runs CMD with the stack's settings in its environment, "
+        "then stops only what it started.",
+    )
+    parser.add_argument("action", choices=["up", "down", "status", "exec"])
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="for exec: the command after --")
     parser.add_argument("--state-dir", type=Path, default=None, help="stack folder (default: <checkout>/.stack)")
-    parser.add_argument("--kafka-port", type=int, default=DEFAULT_KAFKA_PORT)
-    parser.add_argument("--kafka-controller-port", type=int, default=DEFAULT_KAFKA_CONTROLLER_PORT)
-    parser.add_argument("--pg-port", type=int, default=DEFAULT_PG_PORT)
+    parser.add_argument(
+        "--kafka-port", type=int, default=int(os.environ.get("CARDIO_STACK_KAFKA_PORT", DEFAULT_KAFKA_PORT))
+    )
+    parser.add_argument(
+        "--kafka-controller-port",
+        type=int,
+        default=int(os.environ.get("CARDIO_STACK_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT)),
+    )
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("CARDIO_STACK_PG_PORT", DEFAULT_PG_PORT)))
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.set_defaults(func=run)
 
@@ -29,14 +44,49 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         "kafka_controller_port": args.kafka_controller_port,
         "pg_port": args.pg_port,
     }
-    if args.state_dir is not None:
-        kwargs["state_dir"] = args.state_dir.resolve()
+    state_dir = args.state_dir or (Path(os.environ["CARDIO_STACK_DIR"]) if os.environ.get("CARDIO_STACK_DIR") else None)
+    if state_dir is not None:
+        kwargs["state_dir"] = state_dir.resolve()
     return StackConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _exec(manager: StackManager, command: list[str]) -> int:
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("cardiorehab stack exec: give the command after --", file=sys.stderr)
+        return 2
+    status = manager.up()
+    require_healthy(status)
+    started = {c.name for c in status.components if c.started_by_this_call}
+    env = dict(os.environ)
+    env.update(read_env_file(manager.config.env_file))
+    env["CARDIO_ENV_FILE"] = str(manager.config.env_file)
+    try:
+        return subprocess.call(command, env=env)  # noqa: S603 - the developer's own command
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if started:
+            manager.down(only=started)
+            print(f"cardiorehab stack exec: stopped {', '.join(sorted(started))} (started for this command)")
 
 
 def run(args: argparse.Namespace) -> int:
     manager = StackManager(config_from_args(args))
     try:
+        if args.action == "exec":
+            return _exec(manager, list(args.command))
         status = {"up": manager.up, "down": manager.down, "status": manager.status}[args.action]()
     except StackError as exc:
         print(f"cardiorehab stack {args.action}: {exc}", file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from analytics.stream.settings import WorkerSettings
-from analytics.stream.worker import run_worker
 from ingest.kafka_config import KafkaSettings
 from ingest.settings_source import load
 
@@ -17,5 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    # faust parses sys.argv when imported (it looks for --loop/-L), so only the worker process imports it.
+    from analytics.stream.worker import run_worker
+
     overrides = {"name": args.name} if args.name else {}
     run_worker(load(WorkerSettings, **overrides), load(KafkaSettings))

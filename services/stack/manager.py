@@ -140,12 +140,13 @@ class StackManager:
             self._write_env(state)
             return self._status(state, started)
 
-    def down(self) -> StackStatus:
+    def down(self, only: set[str] | None = None) -> StackStatus:
+        """Stop the processes this stack started (by recorded pid); ``only`` limits it to some components."""
         with self._locked():
             state = self._load()
-            if "kafka" in state:
+            if "kafka" in state and (only is None or "kafka" in only):
                 kafka.stop(int(state["kafka"]["pid"]))
-            if "postgres" in state and state["postgres"].get("pid"):
+            if state.get("postgres", {}).get("pid") and (only is None or "timescaledb" in only):
                 postgres.stop(self.config, int(state["postgres"]["pid"]))
             return self._status(state, set())
 
