@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -33,6 +35,10 @@ class StreamApp:
     prescriptions: Any
 
 
+def _beat(path: Path) -> None:
+    path.write_text(str(time.time()))
+
+
 def _broker_urls(kafka: KafkaSettings) -> list[str]:
     return [f"kafka://{host.strip()}" for host in kafka.bootstrap.split(",") if host.strip()]
 
@@ -54,6 +60,8 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
         web_bind="127.0.0.1",
         autodiscover=False,
         processing_guarantee="at_least_once",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 3,
     )
 
     def raw_topic(base: str, **kw: Any) -> Any:
@@ -119,5 +127,9 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
                 continue
             states[key] = processor.dump_state(new_state)
             await features_topic.send(key=key, value=encode(features))
+
+    @app.timer(interval=5.0)
+    async def heartbeat() -> None:
+        await asyncio.to_thread(_beat, settings.data_dir / settings.name / "alive")
 
     return StreamApp(app, sensor_topic, features_topic, prescriptions_topic, deadletter_topic, states, prescriptions)

@@ -69,7 +69,8 @@ def zone_of(hr_bpm: float, band: Band) -> int:
     pct = hr_bpm / band.peak_bpm
     if pct < 0.5:
         return 0
-    return min(5, int((pct - 0.5) / 0.1) + 1)
+    tenths = round(pct * 1000) // 100  # integer arithmetic: 0.6 must be zone 2, not 0.5999… zone 1
+    return min(5, tenths - 4)
 
 
 def apply_reading(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -49,7 +48,7 @@ def authenticate(token: str | None, settings: ApiSettings) -> Principal:
     if not token:
         raise http_error(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
     try:
-        return verify_access_token(token, secret=settings.jwt_secret.get_secret_value(), now_s=int(time.time()))
+        return verify_access_token(token, secret=settings.jwt_secret.get_secret_value())
     except TokenError as exc:
         raise http_error(401, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
 

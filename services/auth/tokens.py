@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from services.auth.principal import Principal, Role
+from services.auth.principal import Principal
 
 ALGORITHM = "HS256"
 ISSUER = "cardiorehab"
@@ -47,7 +47,7 @@ def issue_access_token(principal: Principal, *, secret: str, ttl_s: int, now_s: 
     return IssuedToken(jwt.encode(claims, secret, algorithm=ALGORITHM), ttl_s)
 
 
-def verify_access_token(token: str, *, secret: str, now_s: int | None = None) -> Principal:
+def verify_access_token(token: str, *, secret: str) -> Principal:
     try:
         options = {"require": ["exp", "iat", "sub", "aud", "iss"]}
         claims = jwt.decode(

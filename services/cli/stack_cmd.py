@@ -16,26 +16,32 @@ from services.stack.manager import require_healthy
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "stack",
-        help="start, stop or inspect the local Kafka + TimescaleDB stack",
-        description="`exec -- CMD...` brings the stack up, runs CMD with the stack's settings in its environment, "
-        "then stops only what it started.",
-    )
-    parser.add_argument("action", choices=["up", "down", "status", "exec"])
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="for exec: the command after --")
-    parser.add_argument("--state-dir", type=Path, default=None, help="stack folder (default: <checkout>/.stack)")
-    parser.add_argument(
-        "--kafka-port", type=int, default=int(os.environ.get("CARDIO_STACK_KAFKA_PORT", DEFAULT_KAFKA_PORT))
-    )
-    parser.add_argument(
-        "--kafka-controller-port",
-        type=int,
-        default=int(os.environ.get("CARDIO_STACK_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT)),
-    )
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("CARDIO_STACK_PG_PORT", DEFAULT_PG_PORT)))
-    parser.add_argument("--json", action="store_true", help="print the status as JSON")
-    parser.set_defaults(func=run)
+    parser = subparsers.add_parser("stack", help="start, stop or inspect the local Kafka + TimescaleDB stack")
+    actions = parser.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("up", "start what is not running and wait until healthy (idempotent)"),
+        ("down", "stop what `up` started (by pid)"),
+        ("status", "say what runs where; exit 1 unless everything is healthy"),
+        ("exec", "bring the stack up, run a command with its settings, then stop only what this started"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text)
+        sub.add_argument("--state-dir", type=Path, default=None, help="stack folder (default: <checkout>/.stack)")
+        sub.add_argument("--kafka-port", type=int, default=_env_int("CARDIO_STACK_KAFKA_PORT", DEFAULT_KAFKA_PORT))
+        sub.add_argument(
+            "--kafka-controller-port",
+            type=int,
+            default=_env_int("CARDIO_STACK_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT),
+        )
+        sub.add_argument("--pg-port", type=int, default=_env_int("CARDIO_STACK_PG_PORT", DEFAULT_PG_PORT))
+        if action == "exec":
+            sub.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+        else:
+            sub.add_argument("--json", action="store_true", help="print the status as JSON")
+        sub.set_defaults(func=run)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 def config_from_args(args: argparse.Namespace) -> StackConfig:

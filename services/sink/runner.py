@@ -24,6 +24,7 @@ from ingest.events import DeadLetterV1
 from ingest.kafka_config import KafkaSettings
 from ingest.producer import EventProducer
 from ingest.wire import Event, SchemaError, decode
+from services import health
 from services.sink.backoff import backoff_s
 from services.sink.repository import copy_rows
 from services.sink.settings import SinkSettings
@@ -117,6 +118,7 @@ class Sink:
         """Consume until :meth:`stop`."""
         assert self._consumer is not None, "start() the sink first"
         while not self._stopping.is_set():
+            await asyncio.to_thread(health.beat, "sink")
             batches = await self._consumer.getmany(
                 timeout_ms=self._settings.batch_wait_ms, max_records=self._settings.batch_max_records
             )
