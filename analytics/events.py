@@ -26,8 +26,23 @@ Cue = Literal["keep_going", "ease_off", "speed_up", "cool_down", "check_strap", 
 Tier = Literal["patient_cue", "nurse", "urgent"]
 
 
+class AlertThresholdsV1(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Per-patient alert thresholds set by the clinician; None means the sourced default of the alert engine."""
+
+    ceiling_grace_s: Annotated[int, msgspec.Meta(ge=0, le=600)] | None = None
+    absolute_limit_bpm: Bpm | None = None
+    do_not_start_rest_hr_bpm: Bpm | None = None
+    signal_lost_s: Annotated[float, msgspec.Meta(ge=1, le=300)] | None = None
+    low_battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+
+
 class PrescriptionV1(Event, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A clinician's exercise prescription for one patient; the newest ``version`` wins (compacted topic)."""
+    """A clinician's exercise prescription for one patient; the newest ``version`` wins (compacted topic).
+
+    The intensity fields are the clinician's inputs: fractions of heart-rate reserve (``karvonen``), fractions of
+    peak HR (``pct_peak``), fractions of the threshold HR (``threshold``) or bpm (``bpm``). Analytics resolves
+    them to a bpm band (``analytics.physiology.prescription``).
+    """
 
     TOPIC: ClassVar[str] = "prescriptions.v1"
     COMPACTED: ClassVar[bool] = True
@@ -40,8 +55,8 @@ class PrescriptionV1(Event, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     prescribed_time_ns: UnixNs
     method: Literal["karvonen", "pct_peak", "threshold", "bpm"]
     resting_hr_bpm: Bpm
-    peak_hr_bpm: Bpm
-    peak_hr_source: Literal["cpet", "exercise_test", "estimated"]
+    peak_hr_bpm: Bpm | None
+    peak_hr_source: Literal["cpet", "exercise_test", "estimated", "none"]
     intensity_low: Annotated[float, msgspec.Meta(ge=0)]
     intensity_high: Annotated[float, msgspec.Meta(ge=0)]
     threshold_hr_bpm: Bpm | None = None
@@ -51,6 +66,8 @@ class PrescriptionV1(Event, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     rpe_high: Annotated[int, msgspec.Meta(ge=6, le=20)] = 14
     sex: Literal["male", "female"] | None = None
     age_years: Annotated[int, msgspec.Meta(ge=0, le=130)] | None = None
+    ischaemic_threshold_bpm: Bpm | None = None
+    thresholds: AlertThresholdsV1 = AlertThresholdsV1()
 
     def idempotency_key(self) -> str:
         return f"{self.patient_id}:{self.version}"

@@ -51,7 +51,8 @@ class Band:
 
 def band_of(prescription: PrescriptionV1) -> Band:
     """Resolve a prescription to bpm (Karvonen: HRrest + k·(HRpeak − HRrest), CLINICAL.md 2.1)."""
-    rest, peak = prescription.resting_hr_bpm, prescription.peak_hr_bpm
+    rest = prescription.resting_hr_bpm
+    peak = prescription.peak_hr_bpm or rest + 60.0
     lo, hi = prescription.intensity_low, prescription.intensity_high
     if prescription.method == "karvonen":
         low, high = rest + lo * (peak - rest), rest + hi * (peak - rest)
