@@ -22,9 +22,10 @@ CEILING_ESCALATE_S: Final = 60
 CEILING_CLEAR_MARGIN_BPM: Final = 3.0
 """Hysteresis: the ceiling alert clears only below ceiling − 3 bpm, so HR hovering at the ceiling does not
 flap (about the beat-to-beat noise of a 1 Hz strap HR)."""
-SIGNAL_LOST_S: Final = 10.0
-"""Technical inability to monitor is an absolute stop criterion (ACSM via ExRx; CLINICAL.md 2.3); 10 s is
-"seconds, not minutes" (Nightscout stale-data alarms, CLINICAL.md 4.2) and about ten missed 1 Hz notifications."""
+SIGNAL_LOST_S: Final = 8.0
+"""Technical inability to monitor is an absolute stop criterion (ACSM via ExRx; CLINICAL.md 2.3). Eight missed
+1 Hz notifications, so that with the worker's 1 s clock tick the alarm is raised within 10 s of the last beat:
+"seconds, not minutes" (Nightscout stale-data alarms, CLINICAL.md 4.2)."""
 NO_CONTACT_CUE_S: Final = 3.0
 """A strap reporting no skin contact for 3 s gets a "check your strap" cue (three notifications in a row)."""
 LOW_BATTERY_PCT: Final = 15

@@ -103,7 +103,8 @@ def _step(rule: Rule, rs: RuleState, s: Snapshot) -> tuple[RuleState, list[Alert
         rs.clear_since_ns = None
         tier = _tier_for(rule, verdict, rs, now)
         worse = (
-            verdict.value is not None
+            rule.report_worsening
+            and verdict.value is not None
             and rs.reported_value is not None
             and verdict.value >= rs.reported_value + WORSENED_BY
             and now - rs.last_update_ns >= UPDATE_MIN_INTERVAL_S * 1e9

@@ -43,6 +43,7 @@ class Rule:
     session_only: bool = True
     escalate_after_s: float | None = None
     escalate_to: Tier | None = None
+    report_worsening: bool = False  # re-announce the value when it gets clearly worse (heart-rate rules)
 
 
 def _above_ceiling(s: Snapshot) -> Verdict:
@@ -177,8 +178,9 @@ RULES: tuple[Rule, ...] = (
         clear_after_s=10.0,
         escalate_after_s=const.CEILING_ESCALATE_S,
         escalate_to="nurse",
+        report_worsening=True,
     ),
-    Rule("above_absolute_limit", "nurse", _above_absolute, lambda t: 5.0, clear_after_s=15.0),
+    Rule("above_absolute_limit", "nurse", _above_absolute, lambda t: 5.0, clear_after_s=15.0, report_worsening=True),
     Rule("do_not_start", "nurse", _do_not_start, lambda t: 30.0, clear_after_s=60.0),
     Rule("inappropriate_response", "nurse", _not_rising, lambda t: 60.0, clear_after_s=30.0),
     Rule("irregular_rhythm", "nurse", _irregular, lambda t: 0.0, clear_after_s=const.IRREGULAR_CLEAR_S),

@@ -1,4 +1,14 @@
-"""Builds the faust app: topics, tables and agents, from settings (nothing happens at import)."""
+"""Builds the faust app: topics, tables and agents, from settings (nothing happens at import).
+
+Agents are thin loops around :class:`~analytics.stream.runtime.PatientRuntime`:
+
+* ``sensor-hr`` folds each reading into the patient's runtime and publishes features, alerts and session events
+  at once (latency), acknowledging readings only once the state that includes them is in the table;
+* ``patient-ticks`` runs the clock-driven part (signal lost, sessions ending, seconds without data) for patients
+  whose straps went quiet; a 1 s timer sends it a tick per such patient, through an internal topic keyed like
+  the sensor topic, so the work happens in the patient's partition (faust tables are written from events only);
+* ``prescriptions`` keeps the newest prescription per patient, co-partitioned with the sensor topic.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 
-from analytics.events import FeaturesV1, PrescriptionV1
-from analytics.stream import processor
+from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
+from analytics.stream.cache import Entry, RuntimeCache
 from analytics.stream.defaults import default_prescription
+from analytics.stream.runtime import Outputs, PatientRuntime, in_session
 from analytics.stream.settings import WorkerSettings
 from ingest.events import DeadLetterV1, SensorHrV1
 from ingest.kafka_config import KafkaSettings
-from ingest.wire import SchemaError, decode, encode
+from ingest.wire import Event, SchemaError, decode, encode
 
 log = logging.getLogger(__name__)
+TICK_AFTER_S = 2.5  # a patient whose last reading arrived this long ago gets clock ticks
 
 
 @dataclass
@@ -29,10 +42,14 @@ class StreamApp:
     app: faust.App
     sensor_topic: Any
     features_topic: Any
+    alerts_topic: Any
+    sessions_topic: Any
     prescriptions_topic: Any
     deadletter_topic: Any
+    ticks_topic: Any
     states: Any
     prescriptions: Any
+    cache: RuntimeCache
 
 
 def _beat(path: Path) -> None:
@@ -62,11 +79,14 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
         processing_guarantee="at_least_once",
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.session_timeout_s / 3,
+        # Readings stay unacknowledged until their state is stored (see cache.py); a rebalance must not wait
+        # for them: the next owner replays them and recognises what its restored state already holds.
+        stream_wait_empty=False,
     )
 
-    def raw_topic(base: str, **kw: Any) -> Any:
+    def raw_topic(name: str, **kw: Any) -> Any:
         return app.topic(
-            kafka.topic(base),
+            name,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -75,14 +95,30 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
             **kw,
         )
 
-    sensor_topic = raw_topic(SensorHrV1.TOPIC)
-    features_topic = raw_topic(FeaturesV1.TOPIC)
-    prescriptions_topic = raw_topic(PrescriptionV1.TOPIC)
-    deadletter_topic = raw_topic(DeadLetterV1.TOPIC)
+    sensor_topic = raw_topic(kafka.topic(SensorHrV1.TOPIC))
+    features_topic = raw_topic(kafka.topic(FeaturesV1.TOPIC))
+    alerts_topic = raw_topic(kafka.topic(AlertV1.TOPIC))
+    sessions_topic = raw_topic(kafka.topic(SessionV1.TOPIC))
+    prescriptions_topic = raw_topic(kafka.topic(PrescriptionV1.TOPIC))
+    deadletter_topic = raw_topic(kafka.topic(DeadLetterV1.TOPIC))
+    ticks_topic = raw_topic(f"{settings.app_id}-patient-ticks", internal=True, retention=3600.0)
+    topics_by_event: dict[type[Event], Any] = {
+        FeaturesV1: features_topic,
+        AlertV1: alerts_topic,
+        SessionV1: sessions_topic,
+        DeadLetterV1: deadletter_topic,
+    }
 
     # bytes keys and values make faust use its "raw" codec; our own msgspec codecs do the (de)serialising.
     states = app.Table("patient-state", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
     prescriptions = app.Table("prescriptions", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
+    cache = RuntimeCache(time.monotonic, settings.persist_interval_s)
+    partitioner = DefaultPartitioner()
+    sensor_stream: dict[str, Any] = {}
+
+    def prescription_for(patient_id: str, key: bytes) -> PrescriptionV1:
+        raw = prescriptions.get(key)
+        return decode(PrescriptionV1, raw) if raw else default_prescription(patient_id)
 
     async def dead_letter(event: Any, reason: str) -> None:
         message = event.message
@@ -95,6 +131,25 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
             payload_utf8=message.value.decode(errors="replace") if message.value else None,
         )
         await deadletter_topic.send(key=letter.partition_key(), value=encode(letter))
+
+    async def publish(patient_key: bytes, out: Outputs) -> None:
+        for event in (*out.features, *out.alerts, *out.sessions):
+            await topics_by_event[type(event)].send(key=patient_key, value=encode(event))
+
+    async def store(key: bytes, entry: Entry) -> None:
+        """Write the patient's state to the table, then acknowledge the readings it includes."""
+        states[key] = entry.runtime.dump()
+        pending = cache.persisted(entry)
+        stream = sensor_stream.get("stream")
+        if stream is not None:
+            for ev in pending:
+                await stream.ack(ev)
+
+    def entry_for(patient_id: str, key: bytes, partition: int) -> Entry:
+        entry = cache.get(patient_id)
+        if entry is None:
+            entry = cache.put(patient_id, PatientRuntime.load(patient_id, states.get(key)), partition)
+        return entry
 
     @app.agent(prescriptions_topic, name="prescriptions")
     async def on_prescription(stream: Any) -> None:
@@ -112,24 +167,89 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
 
     @app.agent(sensor_topic, name="sensor-hr")
     async def on_reading(stream: Any) -> None:
-        async for event in stream.events():
+        manual = stream.noack()
+        sensor_stream["stream"] = manual
+        async for event in manual.events():
             try:
                 reading = decode(SensorHrV1, event.value)
             except SchemaError as exc:
                 await dead_letter(event, str(exc))
+                await manual.ack(event)
                 continue
             key = reading.partition_key()
-            raw_rx = prescriptions.get(key)
-            rx = decode(PrescriptionV1, raw_rx) if raw_rx else default_prescription(reading.patient_id)
-            state = processor.load_state(states.get(key))
-            new_state, features = processor.apply_reading(state, reading, rx, now_ns=time.time_ns())
-            if features is None:
+            entry = entry_for(reading.patient_id, key, event.message.partition)
+            out = entry.runtime.on_reading(reading, prescription_for(reading.patient_id, key), now_ns=time.time_ns())
+            if out is None:  # a replayed reading the stored state already includes
+                await manual.ack(event)
                 continue
-            states[key] = processor.dump_state(new_state)
-            await features_topic.send(key=key, value=encode(features))
+            entry.pending.append(event)
+            entry.dirty = True
+            if out.rejected:
+                await dead_letter(event, out.rejected)
+            await publish(key, out)
+            if out.alerts or out.sessions or cache.due(entry):
+                await store(key, entry)
+
+    @app.agent(ticks_topic, name="patient-ticks")
+    async def on_tick(stream: Any) -> None:
+        async for event in stream.events():
+            key = event.key
+            patient_id = key.decode()
+            entry = entry_for(patient_id, key, event.message.partition)
+            out = entry.runtime.on_tick(prescription_for(patient_id, key), now_ns=time.time_ns())
+            changed = bool(out.features or out.alerts or out.sessions)
+            entry.dirty = entry.dirty or changed
+            await publish(key, out)
+            if out.alerts or out.sessions or cache.due(entry):
+                await store(key, entry)
+            if not entry.runtime.in_session:
+                cache.known.pop(patient_id, None)
+
+    @app.timer(interval=1.0)
+    async def tick() -> None:
+        """Send a tick to every quiet patient in a session on our partitions (and to states due a write)."""
+        now = time.time_ns()
+        for patient_id, partition in list(cache.known.items()):
+            entry = cache.get(patient_id)
+            quiet = entry is None or (now - entry.runtime.state.last_arrival_ns) / 1e9 >= TICK_AFTER_S
+            if quiet or (entry is not None and cache.due(entry)):
+                await ticks_topic.send(key=patient_id.encode(), value=b"", partition=partition)
 
     @app.timer(interval=5.0)
     async def heartbeat() -> None:
         await asyncio.to_thread(_beat, settings.data_dir / settings.name / "alive")
 
-    return StreamApp(app, sensor_topic, features_topic, prescriptions_topic, deadletter_topic, states, prescriptions)
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers narrowly
+    async def on_revoked(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        revoked: set[Any] = args[0] if args else set()
+        cache.drop_partitions({tp.partition for tp in revoked if tp.topic == sensor_topic.get_topic_name()})
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def on_rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        """Find patients in a session on partitions we now own, so their clocks keep ticking."""
+        n = kafka.partitions
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == sensor_topic.get_topic_name()}
+        found = 0
+        for key, raw in states.items():
+            if not in_session(raw):
+                continue
+            partition = partitioner(key, list(range(n)), list(range(n)))
+            if partition in mine and key.decode() not in cache.known:
+                cache.known[key.decode()] = partition
+                found += 1
+        if found:
+            log.info("rebalance: %d patients in a session now on this worker", found)
+
+    return StreamApp(
+        app,
+        sensor_topic,
+        features_topic,
+        alerts_topic,
+        sessions_topic,
+        prescriptions_topic,
+        deadletter_topic,
+        ticks_topic,
+        states,
+        prescriptions,
+        cache,
+    )

@@ -18,6 +18,12 @@ class WorkerSettings(BaseSettings):
     data_dir: Path = Field(default=Path(".stack/faust"), description="RocksDB tables live under <data_dir>/<name>")
     log_level: str = "info"
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+    persist_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="how often a patient's state is written to the table (and its readings acknowledged)",
+    )
     # How fast the group notices a dead worker and moves its patients to the others (heartbeat every third of it).
     session_timeout_s: float = Field(default=10.0, ge=6, le=300)
     web_port: int | None = Field(default=None, description="faust's web server (off unless a port is given)")

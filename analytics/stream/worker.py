@@ -7,7 +7,7 @@ from typing import NoReturn
 
 import faust
 
-from analytics.events import FeaturesV1, PrescriptionV1
+from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.app import create_app
 from analytics.stream.settings import WorkerSettings
 from ingest.events import DeadLetterV1, SensorHrV1
@@ -16,7 +16,7 @@ from ingest.topics_admin import ensure_topics
 
 
 def run_worker(settings: WorkerSettings, kafka: KafkaSettings) -> NoReturn:
-    asyncio.run(ensure_topics(kafka, [SensorHrV1, FeaturesV1, PrescriptionV1, DeadLetterV1]))
+    asyncio.run(ensure_topics(kafka, [SensorHrV1, FeaturesV1, AlertV1, SessionV1, PrescriptionV1, DeadLetterV1]))
     stream = create_app(settings, kafka)
     worker = faust.Worker(stream.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()  # runs until SIGTERM/SIGINT, then exits the process

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from services.cli import ops_cmd, run_cmd, services_cmd, simulate_cmd, stack_cmd, worker_cmd
+from services.cli import analyze, ops_cmd, run_cmd, services_cmd, simulate_cmd, stack_cmd, worker_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_parser(subparsers)
     simulate_cmd.add_parser(subparsers)
     ops_cmd.add_parsers(subparsers)
+    analyze.add_parser(subparsers)
     return parser
 
 

@@ -144,7 +144,7 @@ def test_thresholds_come_from_the_prescription_with_sourced_defaults() -> None:
         ceiling_bpm=118,
     )
     t = resolve_thresholds(rx)
-    assert (t.ceiling_bpm, t.absolute_limit_bpm, t.ceiling_grace_s, t.signal_lost_s) == (118, 132, 20, 10)
+    assert (t.ceiling_bpm, t.absolute_limit_bpm, t.ceiling_grace_s, t.signal_lost_s) == (118, 132, 20, 8)
     custom = resolve_thresholds(
         msgspec.structs.replace(rx, thresholds=AlertThresholdsV1(ceiling_grace_s=45, signal_lost_s=5))
     )
