@@ -65,7 +65,7 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
     app = faust.App(
         settings.app_id,
         broker=_broker_urls(kafka),
-        store="rocksdb://",
+        store=settings.store,
         datadir=str(settings.data_dir / settings.name),
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,

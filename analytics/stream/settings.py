@@ -17,6 +17,7 @@ class WorkerSettings(BaseSettings):
     name: str = Field(default="worker-1", pattern=r"^[A-Za-z0-9._-]+$", description="unique per worker process")
     data_dir: Path = Field(default=Path(".stack/faust"), description="RocksDB tables live under <data_dir>/<name>")
     log_level: str = "info"
+    store: str = Field(default="rocksdb://", description="faust table store; memory:// only for agent unit tests")
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
     persist_interval_s: float = Field(
         default=5.0,

@@ -1,0 +1,112 @@
+"""The faust agents, driven in memory with ``agent.test_context()`` (no broker): thin loops around the runtime.
+
+Outgoing ``topic.send`` calls are replaced by a recorder; everything else is the real app.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
+from analytics.stream.app import StreamApp, create_app
+from analytics.stream.settings import WorkerSettings
+from ingest.events import DeadLetterV1, SensorHrV1
+from ingest.kafka_config import KafkaSettings
+from ingest.simulate import Numbering, Translator
+from ingest.simulator import Fleet, load_scenario
+from ingest.wire import decode, encode
+from tests.unit.analytics.stream.conftest import prescription, readings
+
+
+@dataclass
+class Sent:
+    by_topic: dict[str, list[bytes]] = field(default_factory=dict)
+
+    def of(self, app: StreamApp, topic: Any, kind: type[Any]) -> list[Any]:
+        return [decode(kind, v) for v in self.by_topic.get(topic.get_topic_name(), [])]
+
+
+@pytest.fixture
+async def stream(tmp_path: Path) -> tuple[StreamApp, Sent]:
+    settings = WorkerSettings(data_dir=tmp_path, name="agent-test", store="memory://", persist_interval_s=0.01)
+    sa = create_app(settings, KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="unit-"))
+    sa.app.finalize()
+    sa.app.flow_control.resume()
+    sent = Sent()
+    for topic in (sa.features_topic, sa.alerts_topic, sa.sessions_topic, sa.deadletter_topic, sa.ticks_topic):
+
+        async def record(*, key: bytes, value: bytes, topic: Any = topic, **_: Any) -> None:
+            sent.by_topic.setdefault(topic.get_topic_name(), []).append(value)
+
+        topic.send = record
+    return sa, sent
+
+
+def agent(sa: StreamApp, name: str) -> Any:
+    return next(a for a in sa.app.agents.values() if a.name.endswith(name))
+
+
+async def test_a_reading_becomes_a_session_and_a_feature_second(stream: tuple[StreamApp, Sent]) -> None:
+    sa, sent = stream
+    rs = readings("rehab_session", 5)
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        for r in rs:
+            await sensor.put(key=r.partition_key(), value=encode(r))
+    features = sent.of(sa, sa.features_topic, FeaturesV1)
+    assert [f.t_s for f in features] == [r.gateway_time_ns // 1_000_000_000 for r in rs]
+    assert [s.event for s in sent.of(sa, sa.sessions_topic, SessionV1)] == ["start"]
+
+
+async def test_a_malformed_reading_is_dead_lettered_and_the_stream_goes_on(stream: tuple[StreamApp, Sent]) -> None:
+    sa, sent = stream
+    good = readings("rehab_session", 3)
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        await sensor.put(key=b"sim-001", value=b'{"schema_version": 1, "patient_id": 5}')
+        for r in good:
+            await sensor.put(key=r.partition_key(), value=encode(r))
+    letters = sent.of(sa, sa.deadletter_topic, DeadLetterV1)
+    assert len(letters) == 1 and "patient_id" in letters[0].reason and letters[0].stage == "analytics"
+    assert len(sent.of(sa, sa.features_topic, FeaturesV1)) == len(good)
+
+
+async def test_the_prescription_agent_keeps_the_newest_version(stream: tuple[StreamApp, Sent]) -> None:
+    sa, _ = stream
+    async with agent(sa, "prescriptions").test_context() as rx_agent:
+        await rx_agent.put(key=b"sim-001", value=encode(prescription(version=5, ceiling_bpm=125.0)))
+        await rx_agent.put(key=b"sim-001", value=encode(prescription(version=4, ceiling_bpm=150.0)))
+    stored = decode(PrescriptionV1, sa.prescriptions[b"sim-001"])
+    assert (stored.version, stored.ceiling_bpm) == (5, 125.0)
+
+
+async def test_replayed_readings_emit_nothing_twice(stream: tuple[StreamApp, Sent]) -> None:
+    sa, sent = stream
+    rs = readings("rehab_session", 4)
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        for r in rs + rs:
+            await sensor.put(key=r.partition_key(), value=encode(r))
+    assert len(sent.of(sa, sa.features_topic, FeaturesV1)) == len(rs)
+    assert sent.of(sa, sa.alerts_topic, AlertV1) == []
+
+
+async def test_a_tick_for_a_quiet_patient_raises_signal_lost(stream: tuple[StreamApp, Sent]) -> None:
+    sa, sent = stream
+    start = time.time_ns() - 20 * 1_000_000_000
+    fleet = Fleet(1, 3, load_scenario("rehab_session"), start_time_ns=start)
+    translator = Translator(["sim-001"], ["strap-1"], Numbering(base=0))
+    rs = [
+        e for e in map(translator.translate, fleet.advance_to(start + 6 * 1_000_000_000)) if isinstance(e, SensorHrV1)
+    ]
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        for r in rs:
+            await sensor.put(key=r.partition_key(), value=encode(r))
+    async with agent(sa, "patient-ticks").test_context() as ticks:
+        await ticks.put(key=b"sim-001", value=b"")
+    lost = [a for a in sent.of(sa, sa.alerts_topic, AlertV1) if a.rule == "signal_lost"]
+    assert [a.event for a in lost] == ["raised"]
+    quiet = sent.of(sa, sa.features_topic, FeaturesV1)[-1]
+    assert quiet.hr_bpm is None and quiet.cue == "check_strap" and quiet.data_age_s >= 8
