@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ingest.gateway import cli as gateway_cmd
 from services.cli import analyze, ops_cmd, run_cmd, services_cmd, simulate_cmd, stack_cmd, worker_cmd
 
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_cmd.add_parser(subparsers)
     ops_cmd.add_parsers(subparsers)
     analyze.add_parser(subparsers)
+    gateway_cmd.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Hardware-free BLE simulation for tests: a Bumble-based bleak backend and virtual straps."""
