@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["patient", "nurse", "charge_nurse", "clinic_admin", "integration", "device"]
+ROLES: tuple[Role, ...] = ("patient", "nurse", "charge_nurse", "clinic_admin", "integration", "device")
 CLINICAL_ROLES: frozenset[str] = frozenset({"nurse", "charge_nurse", "clinic_admin"})
 
 
@@ -18,6 +19,7 @@ class Principal:
     clinic_id: str
     patient_id: str | None = None
     display_name: str = ""
+    device_id: str | None = None
 
     @property
     def is_clinician(self) -> bool:

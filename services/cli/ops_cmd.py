@@ -13,6 +13,7 @@ from ingest.settings_source import load
 from ingest.topics_admin import ensure_topics
 from ingest.wire import Event
 from services import health
+from services.live.events import AlertStateV1
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     SensorHrV1,
@@ -22,6 +23,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FeaturesV1,
     AlertV1,
     SessionV1,
+    AlertStateV1,
     DeadLetterV1,
 )
 

@@ -1,16 +1,23 @@
 """Demo data for development: two clinics, nurses, patients with prescriptions and straps (``cardiorehab seed``).
 
-Refused outside development and test: demo passwords must never exist in a hospital's database.
+Refused outside development and test: demo passwords must never exist in a hospital's database. ``cardiorehab
+seed`` also publishes each demo patient's current prescription to ``prescriptions.v1`` (:func:`current_prescriptions`)
+so the stream uses them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
 
+from analytics.events import PrescriptionV1
 from services.auth.passwords import hash_password
+from services.db.prescriptions import SELECT_COLUMNS as RX_SELECT
+from services.db.prescriptions import PrescriptionRow, to_event
 
 DEMO_PASSWORD: Final = "rehab-demo"  # noqa: S105 - development only; seed() refuses to run in production
 DEMO_CLINIC: Final = "demo-clinic"
@@ -65,6 +72,84 @@ FIRST_NAMES: Final = (
 )
 
 
+PRESCRIBER: Final = "nurse1"
+
+
+def demo_prescription(index: int) -> dict[str, Any]:
+    """A plausible first prescription for demo patient ``index`` (CLINICAL.md 2.1).
+
+    Most get a Karvonen band of 40-60 % of a measured heart-rate reserve with the ceiling at 70 %; every fourth is on
+    a beta-blocker (RPE primary); every fifth has no measured peak and gets a flagged RHR+20..+30 bpm band.
+    """
+    rest = 60.0 + (index * 7) % 15
+    peak = 135.0 + (index * 11) % 30
+    common: dict[str, Any] = {
+        "resting_hr_bpm": rest,
+        "beta_blocker": index % 4 == 0,
+        "rpe_low": 12,
+        "rpe_high": 14,
+        "sex": "male" if index % 2 else "female",
+        "age_years": 50 + (index * 3) % 25,
+        "note": "demo prescription",
+    }
+    if index % 5 == 0:
+        return common | {
+            "method": "bpm",
+            "peak_hr_bpm": None,
+            "peak_hr_source": "none",
+            "intensity_low": rest + 20,
+            "intensity_high": rest + 30,
+            "ceiling_bpm": rest + 40,
+        }
+    reserve = peak - rest
+    return common | {
+        "method": "karvonen",
+        "peak_hr_bpm": peak,
+        "peak_hr_source": "exercise_test" if index % 4 == 0 else "cpet",
+        "intensity_low": 0.4,
+        "intensity_high": 0.6,
+        "ceiling_bpm": round(rest + 0.7 * reserve),
+    }
+
+
+def _ensure_prescription(
+    conn: psycopg.Connection[Any], patient_id: str, clinic_id: str, index: int, prescriber: str = PRESCRIBER
+) -> None:
+    """Version 1 for a patient that has none (re-seeding never adds versions)."""
+    values = demo_prescription(index)
+    names = ["patient_id", "version", "clinic_id", "prescribed_by", "prescribed_by_name", *values]
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO prescriptions ({}) SELECT %s, 1, %s, u.id, u.display_name, {} FROM users u "
+            "WHERE u.username = %s ON CONFLICT (patient_id, version) DO NOTHING"
+        ).format(sql.SQL(", ").join(map(sql.Identifier, names)), sql.SQL(", ").join(sql.Placeholder() * len(values))),
+        (patient_id, clinic_id, *values.values(), prescriber),
+    )
+
+
+def current_prescriptions(dsn: str, patients: int) -> list[PrescriptionV1]:
+    """The newest prescription of every demo patient, as ``prescriptions.v1`` messages (to publish)."""
+    ids = [demo_patient_id(i) for i in range(1, patients + 1)] + ["other-001"]
+    with psycopg.connect(dsn) as conn, conn.cursor(row_factory=class_row(PrescriptionRow)) as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT DISTINCT ON (patient_id) {} FROM prescriptions WHERE patient_id = ANY(%s) "
+                "ORDER BY patient_id, version DESC"
+            ).format(RX_SELECT),
+            (ids,),
+        )
+        return [to_event(row) for row in cur.fetchall()]
+
+
+def mark_published(dsn: str, events: list[PrescriptionV1]) -> None:
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        for e in events:
+            conn.execute(
+                "UPDATE prescriptions SET published_at = now() WHERE patient_id = %s AND version = %s",
+                (e.patient_id, e.version),
+            )
+
+
 def seed(dsn: str, *, patients: int, environment: str) -> list[DemoLogin]:
     """Create (or refresh) the demo clinic, staff, patients and straps. Idempotent."""
     if environment not in ("development", "test"):
@@ -95,6 +180,10 @@ def seed(dsn: str, *, patients: int, environment: str) -> list[DemoLogin]:
             "ON CONFLICT (id) DO NOTHING",
             (OTHER_CLINIC,),
         )
+        conn.execute(
+            "INSERT INTO devices (id, patient_id, kind, manufacturer, model) VALUES ('other-strap-001', 'other-001', "
+            "'hrs', 'cardiorehab', 'simulated strap') ON CONFLICT (id) DO NOTHING"
+        )
         for login in logins:
             conn.execute(
                 "INSERT INTO users (username, password_hash, role, clinic_id, patient_id, display_name) "
@@ -103,4 +192,7 @@ def seed(dsn: str, *, patients: int, environment: str) -> list[DemoLogin]:
                 "patient_id = EXCLUDED.patient_id, display_name = EXCLUDED.display_name, disabled_at = NULL",
                 (login.username, password_hash, login.role, login.clinic_id, login.patient_id, login.display_name),
             )
+        for i in range(1, patients + 1):
+            _ensure_prescription(conn, demo_patient_id(i), DEMO_CLINIC, i)
+        _ensure_prescription(conn, "other-001", OTHER_CLINIC, 1, prescriber="nurse3")
     return logins

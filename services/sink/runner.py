@@ -4,12 +4,17 @@ A batch is decoded, invalid messages are dead-lettered, the rest are written in 
 only then are the batch's offsets committed. If the database is unreachable the same batch is retried with
 backoff (nothing is committed, so nothing is lost); a row the database refuses is isolated and dead-lettered so
 one poison message never blocks the others.
+
+The sink writes through one connection of its own (it is a single sequential writer). After a failure it drops the
+connection and reconnects on the next attempt, so it is back within ``retry_max_s`` of the database returning
+(a pool would wait out its own, longer, reconnection backoff).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +23,8 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from psycopg import AsyncConnection
 
 from ingest.events import DeadLetterV1
 from ingest.kafka_config import KafkaSettings
@@ -26,13 +32,16 @@ from ingest.producer import EventProducer
 from ingest.wire import Event, SchemaError, decode
 from services import health
 from services.sink.backoff import backoff_s
-from services.sink.repository import copy_rows
+from services.sink.repository import copy_directly, copy_rows
 from services.sink.settings import SinkSettings
 from services.sink.tables import ALL_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_DB_ERRORS = (psycopg.OperationalError, PoolTimeout, psycopg.errors.AdminShutdown)
+# After a batch of a table collided with stored rows (a replay), merge this many batches before trying plain COPY
+# again, so that a replay does not pay for a failed COPY on every batch.
+MERGE_AFTER_CONFLICT_BATCHES = 20
+TRANSIENT_DB_ERRORS = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, OSError)
 
 
 @dataclass
@@ -46,11 +55,20 @@ class SinkStats:
     per_table: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Batch:
+    records: list[ConsumerRecord[bytes, bytes]]
+    received_ns: int
+    good: list[Decoded] = field(default_factory=list)
+    letters: list[DeadLetterV1] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Decoded:
     spec: TableSpec
     event: Event
     record: ConsumerRecord[bytes, bytes]
+    row: Sequence[Any]
 
 
 def origin_of(record: ConsumerRecord[bytes, bytes]) -> str:
@@ -79,15 +97,19 @@ class Sink:
         self,
         settings: SinkSettings,
         kafka: KafkaSettings,
-        pool: AsyncConnectionPool,
+        dsn: str,
         producer: EventProducer,
         *,
         specs: Sequence[TableSpec] = ALL_TABLES,
         clock_ns: Callable[[], int] = time.time_ns,
+        statement_timeout_ms: int = 30_000,
     ) -> None:
         self._settings = settings
         self._kafka = kafka
-        self._pool = pool
+        self._dsn = dsn
+        self._statement_timeout_ms = statement_timeout_ms
+        self._conn: AsyncConnection | None = None
+        self._merge_batches_left: dict[str, int] = {}
         self._producer = producer
         self._clock_ns = clock_ns
         self._by_topic = {kafka.topic(s.event_type.TOPIC): s for s in specs}
@@ -105,6 +127,10 @@ class Sink:
             auto_offset_reset="earliest",
             max_poll_interval_ms=self._settings.max_poll_interval_ms,
             isolation_level="read_committed",
+            # Large fetches: the sink catches up on a backlog (after an outage) at the broker's pace, not at
+            # one round trip per megabyte.
+            max_partition_fetch_bytes=self._settings.fetch_partition_bytes,
+            fetch_max_bytes=max(self._settings.fetch_partition_bytes * 4, 52_428_800),
         )
         await self._consumer.start()
 
@@ -113,38 +139,97 @@ class Sink:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+        await self._drop_connection()
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            await self._drop_connection()
+            self._conn = await AsyncConnection.connect(
+                self._dsn,
+                autocommit=False,
+                connect_timeout=10,
+                application_name="cardiorehab-sink",
+                options=f"-c statement_timeout={self._statement_timeout_ms} -c timezone=UTC",
+            )
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except psycopg.Error:
+                log.debug("closing a broken connection failed", exc_info=True)
 
     async def run(self) -> None:
-        """Consume until :meth:`stop`."""
+        """Consume until :meth:`stop`: read and decode the next batch while the previous one is being written."""
         assert self._consumer is not None, "start() the sink first"
+        ready: asyncio.Queue[Batch] = asyncio.Queue(maxsize=1)
+        reader = asyncio.create_task(self._read(ready), name="sink-reader")
+        try:
+            while not self._stopping.is_set():
+                getter = asyncio.ensure_future(ready.get())
+                await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    reader.result()  # the reader ended: raise its error
+                    return
+                await self._store(getter.result())
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read(self, ready: asyncio.Queue[Batch]) -> None:
         while not self._stopping.is_set():
             await asyncio.to_thread(health.beat, "sink")
-            batches = await self._consumer.getmany(
-                timeout_ms=self._settings.batch_wait_ms, max_records=self._settings.batch_max_records
-            )
-            records = [r for part in batches.values() for r in part]
+            records = await self._fill_batch()
             if records:
-                await self.process(records)
+                await ready.put(self._decode(records))
+
+    async def _fill_batch(self) -> list[ConsumerRecord[bytes, bytes]]:
+        """Up to ``batch_max_records``, waiting at most ``batch_wait_ms`` for the batch to fill."""
+        assert self._consumer is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.batch_wait_ms / 1000
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while len(records) < self._settings.batch_max_records:
+            remaining_ms = max(0, int((deadline - loop.time()) * 1000))
+            batches = await self._consumer.getmany(
+                timeout_ms=remaining_ms, max_records=self._settings.batch_max_records - len(records)
+            )
+            records.extend(r for part in batches.values() for r in part)
+            if remaining_ms == 0 or (records and not batches):
+                break
+        return records
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Decode, write, then commit one batch (retrying the write until it succeeds or we stop)."""
+        await self._store(self._decode(records))
+
+    def _decode(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> Batch:
         now = self._clock_ns()
-        good: list[Decoded] = []
-        letters: list[DeadLetterV1] = []
+        batch = Batch(records=list(records), received_ns=now)
         for record in records:
             spec = self._by_topic[record.topic]
             try:
-                good.append(Decoded(spec, decode(spec.event_type, record.value or b""), record))
+                event = decode(spec.event_type, record.value or b"")
+                batch.good.append(Decoded(spec, event, record, spec.to_row(event)))
             except SchemaError as exc:
-                letters.append(dead_letter_for(record, str(exc), now))
-        refused = await self._write_with_retry(good)
-        letters.extend(dead_letter_for(d.record, reason, now) for d, reason in refused)
+                batch.letters.append(dead_letter_for(record, str(exc), now))
+            except (ValueError, OverflowError) as exc:
+                batch.letters.append(dead_letter_for(record, f"cannot store this {spec.table} message: {exc}", now))
+        return batch
+
+    async def _store(self, batch: Batch) -> None:
+        refused = await self._write_with_retry(batch.good)
+        letters = batch.letters + [dead_letter_for(d.record, reason, batch.received_ns) for d, reason in refused]
         if letters:
             await self._producer.send_many(letters)
             self.stats.dead_lettered += len(letters)
-        await self._commit(records)
+        await self._commit(batch.records)
         self.stats.batches += 1
-        self.stats.messages += len(records)
+        self.stats.messages += len(batch.records)
 
     async def _commit(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
         offsets: dict[TopicPartition, int] = {}
@@ -152,8 +237,24 @@ class Sink:
             tp = TopicPartition(r.topic, r.partition)
             offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
         assert self._consumer is not None
-        await self._consumer.commit(offsets)
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took these partitions away after the rows were stored; whoever reads them next re-reads
+            # this batch, and every write is idempotent, so nothing is lost or doubled.
+            log.warning("offsets not committed after a rebalance (%s); the batch will be re-read", exc)
+            return
         self.stats.last_commit_ns = self._clock_ns()
+
+    def _try_direct(self, spec: TableSpec) -> bool:
+        """Plain COPY unless the table is derived or a recent batch of it hit existing rows (a replay is running)."""
+        if not spec.direct_copy:
+            return False
+        left = self._merge_batches_left.get(spec.table, 0)
+        if left > 0:
+            self._merge_batches_left[spec.table] = left - 1
+            return False
+        return True
 
     async def _write_with_retry(self, items: Sequence[Decoded]) -> list[tuple[Decoded, str]]:
         attempt = 0
@@ -161,6 +262,7 @@ class Sink:
             try:
                 return await self._write(items)
             except TRANSIENT_DB_ERRORS as exc:
+                await self._drop_connection()
                 if self._stopping.is_set():
                     raise
                 delay = backoff_s(attempt, initial_s=self._settings.retry_initial_s, max_s=self._settings.retry_max_s)
@@ -187,11 +289,19 @@ class Sink:
         by_spec: dict[str, tuple[TableSpec, dict[tuple[Any, ...], Sequence[Any]]]] = {}
         for item in items:
             spec, rows = by_spec.setdefault(item.spec.table, (item.spec, {}))
-            row = spec.to_row(item.event)
-            key = tuple(row[spec.columns.index(c)] for c in spec.conflict)
-            rows[key] = row  # a replayed message within one batch collapses onto its key; the last one wins
-        async with self._pool.connection() as conn, conn.transaction():
+            rows[spec.conflict_key(item.row)] = (
+                item.row
+            )  # a replayed message within one batch collapses onto its key; the last one wins
+        conn = await self._connection()
+        async with conn.transaction():
             for spec, rows in by_spec.values():
-                written = await copy_rows(conn, spec, list(rows.values()))
+                batch = list(rows.values())
+                direct = self._try_direct(spec)
+                if direct and await copy_directly(conn, spec, batch):
+                    written = len(batch)
+                else:
+                    if direct:  # rows already there: a replay; merge for a while
+                        self._merge_batches_left[spec.table] = MERGE_AFTER_CONFLICT_BATCHES
+                    written = await copy_rows(conn, spec, batch)
                 self.stats.per_table[spec.table] = self.stats.per_table.get(spec.table, 0) + written
                 self.stats.rows_written += written

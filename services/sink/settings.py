@@ -12,6 +12,7 @@ class SinkSettings(BaseSettings):
     group_id: str = Field(default="cardiorehab-sink", pattern=r"^[A-Za-z0-9._-]+$")
     batch_max_records: int = Field(default=5000, ge=1, le=100_000)
     batch_wait_ms: int = Field(default=200, ge=1, le=10_000, description="longest wait to fill a batch")
+    fetch_partition_bytes: int = Field(default=8_388_608, ge=65_536, le=268_435_456, description="per fetch")
     retry_initial_s: float = Field(default=0.5, gt=0)
     retry_max_s: float = Field(default=10.0, gt=0)
     # Longer than any database outage we ride out without leaving the consumer group (the loop keeps polling

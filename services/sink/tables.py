@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from analytics.events import FeaturesV1
-from ingest.events import DeadLetterV1, SensorHrV1
+from psycopg import sql
+
+from analytics.events import AlertV1, FeaturesV1, SessionV1
+from ingest.events import DeadLetterV1, SensorAccV1, SensorEcgV1, SensorHrV1
 from ingest.wire import Event
+from services.db.alerts import alerts_from_stage
+from services.db.sessions import sessions_from_stage
+
+
+def array_literal(values: Iterable[float] | Iterable[int]) -> str:
+    """A PostgreSQL array literal of numbers: COPY parses it on the server, which is several times cheaper than
+    adapting a Python list row by row."""
+    return "{" + ",".join(map(repr, values)) + "}"
+
+
+def matrix_literal(rows: Iterable[Iterable[int]]) -> str:
+    """A two-dimensional array literal, e.g. accelerometer (x, y, z) samples."""
+    return "{" + ",".join(map(array_literal, rows)) + "}"
 
 
 def ns_to_dt(ns: int) -> datetime:
@@ -30,6 +47,25 @@ class TableSpec:
     conflict: tuple[str, ...]
     to_row: Callable[[Any], Sequence[Any]]
     update_on_conflict: bool = False  # features may be recomputed (late data); sensor rows never change
+    # Statements run after the merge in the same transaction, given the staging table (derived current state).
+    followups: tuple[Callable[[sql.Identifier], sql.Composed], ...] = ()
+
+    @property
+    def direct_copy(self) -> bool:
+        """Whether a conflict-free batch may be copied straight into the table (no derived state to update)."""
+        return not self.followups
+
+    @cached_property
+    def conflict_indexes(self) -> tuple[int, ...]:
+        return tuple(self.columns.index(c) for c in self.conflict)
+
+    @cached_property
+    def conflict_key(self) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+        """The row's unique key (always a tuple), extracted in C."""
+        getter = operator.itemgetter(*self.conflict_indexes)
+        if len(self.conflict_indexes) == 1:
+            return lambda row: (getter(row),)
+        return getter
 
 
 def _hr_row(e: SensorHrV1) -> tuple[Any, ...]:
@@ -40,7 +76,7 @@ def _hr_row(e: SensorHrV1) -> tuple[Any, ...]:
         e.seq,
         ns_to_dt(e.device_time_ns) if e.device_time_ns is not None else None,
         e.hr_bpm,
-        list(e.rr_ms),
+        array_literal(e.rr_ms),
         e.sensor_contact,
         e.energy_expended_kj,
         e.battery_pct,
@@ -61,7 +97,7 @@ def _features_row(e: FeaturesV1) -> tuple[Any, ...]:
         e.band_pct,
         e.in_band,
         e.time_in_band_s,
-        list(e.time_in_zone_s),
+        array_literal(e.time_in_zone_s),
         e.elapsed_s,
         e.trimp_banister,
         e.trimp_edwards,
@@ -78,6 +114,67 @@ def _features_row(e: FeaturesV1) -> tuple[Any, ...]:
         e.late,
         e.readings,
         e.prescription_version,
+    )
+
+
+def _ecg_row(e: SensorEcgV1) -> tuple[Any, ...]:
+    return (
+        ns_to_dt(e.gateway_time_ns),
+        e.patient_id,
+        e.device_id,
+        e.seq,
+        ns_to_dt(e.device_time_ns),
+        e.fs_hz,
+        array_literal(e.samples_uv),
+    )
+
+
+def _acc_row(e: SensorAccV1) -> tuple[Any, ...]:
+    return (
+        ns_to_dt(e.gateway_time_ns),
+        e.patient_id,
+        e.device_id,
+        e.seq,
+        ns_to_dt(e.device_time_ns),
+        e.fs_hz,
+        matrix_literal(e.samples_mg),
+    )
+
+
+def _alert_row(e: AlertV1) -> tuple[Any, ...]:
+    return (
+        e.alert_id,
+        e.event,
+        e.revision,
+        ns_to_dt(e.t_ns),
+        e.patient_id,
+        e.session_id,
+        e.rule,
+        e.tier,
+        e.message,
+        e.value,
+        e.threshold,
+    )
+
+
+def _session_row(e: SessionV1) -> tuple[Any, ...]:
+    return (
+        e.session_id,
+        e.event,
+        e.patient_id,
+        ns_to_dt(e.t_ns),
+        ns_to_dt(e.started_ns),
+        ns_to_dt(e.ended_ns) if e.ended_ns is not None else None,
+        e.duration_s,
+        e.time_in_band_s,
+        e.time_in_band_pct,
+        e.peak_hr_bpm,
+        e.mean_hr_bpm,
+        e.trimp_banister,
+        e.trimp_edwards,
+        e.hrr1_bpm,
+        e.hrr2_bpm,
+        list(e.flags),
     )
 
 
@@ -149,4 +246,66 @@ DEAD_LETTERS = TableSpec(
     _dead_letter_row,
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (SENSOR_HR, FEATURES, DEAD_LETTERS)
+_FRAME_COLUMNS = ("time", "patient_id", "device_id", "seq", "device_time", "fs_hz")
+SENSOR_ECG = TableSpec(
+    SensorEcgV1, "sensor_ecg", (*_FRAME_COLUMNS, "samples_uv"), ("device_id", "seq", "time"), _ecg_row
+)
+SENSOR_ACC = TableSpec(
+    SensorAccV1, "sensor_acc", (*_FRAME_COLUMNS, "samples_mg"), ("device_id", "seq", "time"), _acc_row
+)
+# The engine's steps go into the history keyed by alert_id:revision; the current state follows from all of them.
+ALERT_EVENTS = TableSpec(
+    AlertV1,
+    "alert_events",
+    (
+        "alert_id",
+        "kind",
+        "revision",
+        "at",
+        "patient_id",
+        "session_id",
+        "rule",
+        "tier",
+        "message",
+        "value",
+        "threshold",
+    ),
+    ("alert_id", "revision"),
+    _alert_row,
+    followups=(alerts_from_stage,),
+)
+SESSION_EVENTS = TableSpec(
+    SessionV1,
+    "session_events",
+    (
+        "session_id",
+        "event",
+        "patient_id",
+        "t",
+        "started_at",
+        "ended_at",
+        "duration_s",
+        "time_in_band_s",
+        "time_in_band_pct",
+        "peak_hr_bpm",
+        "mean_hr_bpm",
+        "trimp_banister",
+        "trimp_edwards",
+        "hrr1_bpm",
+        "hrr2_bpm",
+        "flags",
+    ),
+    ("session_id", "event"),
+    _session_row,
+    followups=(sessions_from_stage,),
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    SENSOR_HR,
+    SENSOR_ECG,
+    SENSOR_ACC,
+    FEATURES,
+    ALERT_EVENTS,
+    SESSION_EVENTS,
+    DEAD_LETTERS,
+)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import ConnDep, CurrentPrincipal, SettingsDep
-from services.api.problems import http_error
+from services.api.problems import http_error, responses
 from services.api.ratelimit import LoginLimiter
 from services.auth.passwords import verify_password
 from services.auth.principal import Principal
 from services.auth.tokens import hash_opaque_token, issue_access_token, new_refresh_token
 from services.db import audit, users
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=responses())
 
 
 class TokenPublic(BaseModel):
@@ -32,7 +33,9 @@ class TokenPublic(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class MePublic(BaseModel):
@@ -75,12 +78,12 @@ async def _issue(conn: ConnDep, settings: SettingsDep, user: users.UserRow) -> T
     )
 
 
-@router.post("/token", summary="Log in with username and password (OAuth2 password flow)")
+@router.post("/token", summary="Log in with username and password (OAuth2 password flow)", responses=responses(429))
 async def login(
     request: Request,
     conn: ConnDep,
     settings: SettingsDep,
-    username: Annotated[str, Form(min_length=1, max_length=100)],
+    username: Annotated[str, Form(min_length=1, max_length=100, pattern=r"^[^\x00]+$")],
     password: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> TokenPublic:
     limiter: LoginLimiter = request.app.state.login_limiter
@@ -89,7 +92,9 @@ async def login(
     if retry_after:
         raise http_error(429, f"too many login attempts; retry in {retry_after} s", {"Retry-After": str(retry_after)})
     user = await users.user_by_username(conn, username.lower())
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    # Argon2 takes tens of milliseconds of CPU: off the event loop, so live websockets keep flowing.
+    verified = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if not verified or user is None:
         limiter.failure(f"{client}|{username.lower()}")
         raise http_error(401, "wrong username or password", {"WWW-Authenticate": "Bearer"})
     if user.disabled_at is not None:

@@ -1,12 +1,16 @@
-"""``/api/v1/live``: the authenticated live feed (a snapshot, then deltas).
+"""``/api/v1/live``: the authenticated live feed (a snapshot, then deltas; resumable). See docs/api.md.
 
 Protocol (JSON text frames):
 
 1. client → ``{"type": "auth", "token": "<access token>"}`` within ``ws_auth_timeout_s``
-2. client → ``{"type": "subscribe", "patient_id": "..."}`` or ``{"type": "subscribe", "scope": "clinic"}``
-3. server → ``{"type": "snapshot", "events": [...]}`` then ``{"type": "delta", "events": [...]}`` frames
+2. client → ``{"type": "subscribe", "patient_id": "..."}`` or ``{"type": "subscribe", "scope": "clinic"}``,
+   optionally with ``"resume": "<cursor of the last frame received>"``
+3. server → ``{"type": "snapshot", "cursor", "events"}`` (latest features, active alerts and recent sessions), or,
+   when resuming, ``{"type": "resume", "cursor", "events"}`` with exactly the events missed; if the cursor is too
+   old, ``{"type": "gap", "detail"}`` followed by a snapshot
+4. server → ``{"type": "delta", "cursor", "events"}`` frames
 
-Close codes: 4401 not authenticated, 4403 not allowed, 4400 bad message, 4008 client too slow (reconnect).
+Close codes: 4401 not authenticated, 4403 not allowed, 4400 bad message, 4008 client too slow (reconnect and resume).
 """
 
 from __future__ import annotations
@@ -14,23 +18,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from psycopg_pool import AsyncConnectionPool
 
+from ingest.wire import encode
+from services.api.auditing import audit_action
 from services.api.deps import authenticate
 from services.api.settings import ApiSettings
+from services.auth.permissions import Action, allowed
 from services.auth.principal import Principal
-from services.db import audit
+from services.db import alerts as alerts_repo
 from services.db import patients as patients_repo
-from services.live.hub import LiveHub, frame
+from services.db import sessions as sessions_repo
+from services.live.cursor import decode_cursor
+from services.live.events import alert_state, dt_ns, session_state
+from services.live.hub import LiveEvent, LiveHub, Subscription, frame
 
 router = APIRouter(tags=["live"])
 
 
 async def _receive_json(ws: WebSocket, timeout_s: float) -> dict[str, Any]:
-    text = await asyncio.wait_for(ws.receive_text(), timeout_s)
+    """The next client message as a JSON object (text or UTF-8 binary frames); ValueError says what is wrong."""
+    received = await asyncio.wait_for(ws.receive(), timeout_s)
+    if received.get("type") == "websocket.disconnect":
+        raise WebSocketDisconnect(int(received.get("code") or 1000))
+    text = received.get("text")
+    if text is None:
+        try:
+            text = bytes(received.get("bytes") or b"").decode()
+        except UnicodeDecodeError as exc:
+            raise ValueError("messages must be UTF-8 JSON") from exc
     try:
         message = json.loads(text)
     except ValueError as exc:
@@ -43,30 +64,61 @@ async def _receive_json(ws: WebSocket, timeout_s: float) -> dict[str, Any]:
 async def _allowed_patients(pool: AsyncConnectionPool, principal: Principal, request: dict[str, Any]) -> set[str]:
     async with pool.connection() as conn:
         if "patient_id" in request:
+            if not allowed(principal.role, Action.LIVE_PATIENT):
+                raise PermissionError(f"role {principal.role!r} may not follow patients live")
             pid = str(request["patient_id"])
             patient = await patients_repo.patient_by_id(conn, pid)
             if patient is None or not principal.may_read_patient(patient.id, patient.clinic_id):
-                raise PermissionError(f"no patient {pid!r} visible to you")
-            allowed = {patient.id}
+                raise PermissionError(f"no patient {pid[:64]!r} visible to you")
+            allowed_ids = {patient.id}
             clinic = patient.clinic_id
         elif request.get("scope") == "clinic":
-            if not principal.is_clinician and principal.role != "integration":
-                raise PermissionError("only clinicians may follow a whole clinic")
-            allowed = {p.id for p in await patients_repo.patients_of_clinic(conn, principal.clinic_id)}
+            if not allowed(principal.role, Action.LIVE_CLINIC):
+                raise PermissionError("only clinicians and integrations may follow a whole clinic")
+            allowed_ids = {p.id for p in await patients_repo.patients_of_clinic(conn, principal.clinic_id)}
             clinic = principal.clinic_id
         else:
             raise ValueError('subscribe needs "patient_id" or "scope": "clinic"')
-        await audit.record(
+        await audit_action(
             conn,
-            actor=principal.subject,
-            actor_role=principal.role,
-            action="live_subscribe",
-            patient_id=request.get("patient_id"),
+            principal,
+            "live_subscribe",
+            patient_id=str(request["patient_id"]) if "patient_id" in request else None,
             clinic_id=clinic,
-            detail={"patients": len(allowed)},
+            detail={"patients": len(allowed_ids), "resume": "resume" in request},
         )
         await conn.commit()
-    return allowed
+    return allowed_ids
+
+
+async def _stored_state(pool: AsyncConnectionPool, patients: set[str], session_hours: float) -> list[LiveEvent]:
+    """Active alerts (with their shared acknowledgement/snooze state) and recent sessions, from the database."""
+    since = datetime.now(UTC) - timedelta(hours=session_hours)
+    async with pool.connection() as conn:
+        alerts = await alerts_repo.active_alerts(conn, patients)
+        sessions = await sessions_repo.latest_sessions(conn, patients, since)
+        await conn.rollback()
+    events = [
+        LiveEvent(
+            f"db:alert:{a.alert_id}",
+            "alert_state",
+            a.patient_id,
+            encode(alert_state(a, "snapshot")),
+            (dt_ns(a.updated_at) or 0) // 1_000_000,
+        )
+        for a in alerts
+    ]
+    events += [
+        LiveEvent(
+            f"db:session:{s.session_id}",
+            "session_state",
+            s.patient_id,
+            msgspec.json.encode(session_state(s)),
+            (dt_ns(s.updated_at) or 0) // 1_000_000,
+        )
+        for s in sessions
+    ]
+    return events
 
 
 @router.websocket("/api/v1/live")
@@ -89,8 +141,9 @@ async def live(ws: WebSocket) -> None:
         if request.get("type") != "subscribe":
             await ws.close(4400, "expected {type: subscribe}")
             return
-        allowed = await _allowed_patients(pool, principal, request)
-    except (TimeoutError, ValueError) as exc:
+        resume = decode_cursor(request["resume"]) if request.get("resume") is not None else None
+        allowed_ids = await _allowed_patients(pool, principal, request)
+    except (TimeoutError, ValueError) as exc:  # CursorError is a ValueError
         with contextlib.suppress(Exception):
             await ws.close(4400, str(exc)[:120] or "timed out waiting for auth/subscribe")
         return
@@ -100,26 +153,65 @@ async def live(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         return
 
-    sub = hub.subscribe(allowed.__contains__)
+    may_see = allowed_ids.__contains__
+    sub: Subscription | None = None
     try:
-        await ws.send_text(frame("snapshot", hub.snapshot(allowed.__contains__)).decode())
-        reader = asyncio.create_task(_drain_client(ws))
-        while True:
-            getter = asyncio.create_task(sub.queue.get())
-            closed = asyncio.create_task(sub.closed.wait())
-            done, pending = await asyncio.wait({getter, closed, reader}, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending - {reader}:
-                task.cancel()
-            if reader in done:
-                break
-            if sub.overrun or (closed in done and getter not in done):
-                await ws.close(4008, "client too slow; reconnect to resume")
-                break
-            await ws.send_text(frame("delta", getter.result()).decode())
+        resumed = hub.resume(may_see, resume) if resume is not None else None
+        if resumed is not None:
+            sub, missed, cursor = resumed
+            await ws.send_text(frame("resume", missed, cursor=cursor).decode())
+        else:
+            if resume is not None:
+                gap = {
+                    "type": "gap",
+                    "detail": "resume cursor is older than the replay buffer; reload history over "
+                    "REST (a fresh snapshot follows)",
+                }
+                await ws.send_text(json.dumps(gap))
+            sub = hub.subscribe(may_see)
+            cursor = hub.cursor()
+            features = hub.snapshot(may_see)
+            stored = await _stored_state(pool, allowed_ids, settings.live_snapshot_session_hours)
+            await ws.send_text(frame("snapshot", [*features, *stored], cursor=cursor).decode())
+        await _pump(ws, sub)
     except WebSocketDisconnect:
         pass
     finally:
-        hub.unsubscribe(sub)
+        if sub is not None:
+            hub.unsubscribe(sub)
+
+
+async def _pump(ws: WebSocket, sub: Subscription) -> None:
+    """Send the subscription's frames until the client leaves, is too slow, or the hub stops.
+
+    One awaited ``queue.get`` per frame (no helper tasks per frame: with hundreds of clients that overhead
+    dominates); a reader task notices the client closing and cancels this loop.
+    """
+    sender = asyncio.current_task()
+    assert sender is not None
+    reader = asyncio.create_task(_drain_client(ws))
+
+    def client_left(_done: asyncio.Task[None]) -> None:
+        sender.cancel()
+
+    reader.add_done_callback(client_left)
+    try:
+        while True:
+            delivery = await sub.queue.get()
+            if delivery is None:
+                if sub.overrun:
+                    await ws.close(4008, "client too slow; reconnect with the last cursor to resume")
+                else:
+                    await ws.close(1012, "service restarting; reconnect with the last cursor to resume")
+                return
+            await ws.send_text(delivery.text)
+    except asyncio.CancelledError:
+        if not reader.done():
+            raise
+        sender.uncancel()  # the client left: a normal end, not a cancellation of the server
+    finally:
+        reader.remove_done_callback(client_left)
+        reader.cancel()
 
 
 async def _drain_client(ws: WebSocket) -> None:
