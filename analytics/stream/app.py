@@ -82,6 +82,9 @@ def create_app(settings: WorkerSettings, kafka: KafkaSettings) -> StreamApp:
         # Readings stay unacknowledged until their state is stored (see cache.py); a rebalance must not wait
         # for them: the next owner replays them and recognises what its restored state already holds.
         stream_wait_empty=False,
+        # Without a linger every feature became its own produce request; 5 ms batches them (profiled: a quarter of
+        # the worker's CPU was socket writes) at a cost of at most 5 ms of latency.
+        producer_linger=settings.producer_linger_ms / 1000.0,
     )
 
     def raw_topic(name: str, **kw: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,10 @@ class WorkerSettings(BaseSettings):
     name: str = Field(default="worker-1", pattern=r"^[A-Za-z0-9._-]+$", description="unique per worker process")
     data_dir: Path = Field(default=Path(".stack/faust"), description="RocksDB tables live under <data_dir>/<name>")
     log_level: str = "info"
+    producer_linger_ms: int = Field(
+        default=5, ge=0, le=100, description="batch produced messages for up to this long (latency vs CPU)"
+    )
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     store: str = Field(default="rocksdb://", description="faust table store; memory:// only for agent unit tests")
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)
     persist_interval_s: float = Field(
