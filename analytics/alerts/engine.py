@@ -122,9 +122,18 @@ def evaluate(state: AlertEngineState, snapshot: Snapshot) -> tuple[AlertEngineSt
     alerts: list[AlertV1] = []
     for rule in RULES:
         current = state.rules.get(rule.name)
+        if current is None:
+            # The common case, every second for every patient: nothing pending, nothing active. Only a condition
+            # that holds creates state.
+            verdict_active = (snapshot.in_session or not rule.session_only) and rule.check(snapshot).active is True
+            if not verdict_active:
+                continue
         rs = msgspec.structs.replace(current) if current is not None else RuleState()
         rs, emitted = _step(rule, rs, snapshot)
-        if rs != RuleState():
+        if rs != _EMPTY:
             rules[rule.name] = rs
         alerts.extend(emitted)
     return AlertEngineState(rules=rules), alerts
+
+
+_EMPTY = RuleState()

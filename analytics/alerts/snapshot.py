@@ -23,7 +23,22 @@ class Thresholds:
     beta_blocker: bool
 
 
+_resolved: dict[int, tuple[PrescriptionV1, Thresholds]] = {}
+
+
 def resolve_thresholds(rx: PrescriptionV1) -> Thresholds:
+    """The thresholds in effect for ``rx`` (memoised per prescription object: it is immutable)."""
+    hit = _resolved.get(id(rx))
+    if hit is not None and hit[0] is rx:
+        return hit[1]
+    if len(_resolved) > 50_000:
+        _resolved.clear()
+    thresholds = _resolve(rx)
+    _resolved[id(rx)] = (rx, thresholds)
+    return thresholds
+
+
+def _resolve(rx: PrescriptionV1) -> Thresholds:
     t = rx.thresholds
     absolute = t.absolute_limit_bpm
     if absolute is None:

@@ -196,7 +196,10 @@ class PatientRuntime:
         if (now_ns - st.last_arrival_ns) / NS >= SESSION_END_S:
             return self._end_session(rx, st.session.last_reading_ns + NS)
         second = now_ns // NS
-        if age_s < STALE_TICK_S or second <= st.last_emitted_t_s:
+        # Quiet means no reading *processed* lately, not just old event times: a worker catching up a backlog
+        # processes old readings, and those patients are not "lost".
+        quiet_s = (now_ns - st.last_arrival_ns) / NS
+        if age_s < STALE_TICK_S or quiet_s < STALE_TICK_S or second <= st.last_emitted_t_s:
             return out
         snap = self.stream.snapshot(now_ns / NS - TICK_CLOSE_LAG_S)
         out.alerts += self._evaluate(snap, rx, now_ns)

@@ -31,10 +31,23 @@ class Sent:
         return [decode(kind, v) for v in self.by_topic.get(topic.get_topic_name(), [])]
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now_ns = time.time_ns()
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+
 @pytest.fixture
-async def stream(tmp_path: Path) -> tuple[StreamApp, Sent]:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def stream(tmp_path: Path, clock: FakeClock) -> tuple[StreamApp, Sent]:
     settings = WorkerSettings(data_dir=tmp_path, name="agent-test", store="memory://", persist_interval_s=0.01)
-    sa = create_app(settings, KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="unit-"))
+    sa = create_app(settings, KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="unit-"), clock_ns=clock)
     sa.app.finalize()
     sa.app.flow_control.resume()
     sent = Sent()
@@ -44,6 +57,11 @@ async def stream(tmp_path: Path) -> tuple[StreamApp, Sent]:
             sent.by_topic.setdefault(topic.get_topic_name(), []).append(value)
 
         topic.send = record
+
+    async def produce(topic: str, key: bytes, value: bytes, partition: Any, timestamp: Any, headers: Any) -> None:
+        sent.by_topic.setdefault(topic, []).append(value)
+
+    sa.app.producer.send = produce
     return sa, sent
 
 
@@ -93,9 +111,9 @@ async def test_replayed_readings_emit_nothing_twice(stream: tuple[StreamApp, Sen
     assert sent.of(sa, sa.alerts_topic, AlertV1) == []
 
 
-async def test_a_tick_for_a_quiet_patient_raises_signal_lost(stream: tuple[StreamApp, Sent]) -> None:
+async def test_a_tick_for_a_quiet_patient_raises_signal_lost(stream: tuple[StreamApp, Sent], clock: FakeClock) -> None:
     sa, sent = stream
-    start = time.time_ns() - 20 * 1_000_000_000
+    start = clock.now_ns
     fleet = Fleet(1, 3, load_scenario("rehab_session"), start_time_ns=start)
     translator = Translator(["sim-001"], ["strap-1"], Numbering(base=0))
     rs = [
@@ -104,6 +122,7 @@ async def test_a_tick_for_a_quiet_patient_raises_signal_lost(stream: tuple[Strea
     async with agent(sa, "sensor-hr").test_context() as sensor:
         for r in rs:
             await sensor.put(key=r.partition_key(), value=encode(r))
+    clock.now_ns = start + 20 * 1_000_000_000  # the strap went quiet 14 s ago
     async with agent(sa, "patient-ticks").test_context() as ticks:
         await ticks.put(key=b"sim-001", value=b"")
     lost = [a for a in sent.of(sa, sa.alerts_topic, AlertV1) if a.rule == "signal_lost"]
