@@ -112,10 +112,16 @@ def start(config: StackConfig, cluster_id: str | None) -> tuple[int, str]:
 
 
 def _random_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints)."""
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what StorageTool random-uuid prints).
+
+    Like Kafka's own ``Uuid.randomUuid``, never one starting with "-": the storage tool would read it as an option.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def wait_ready(config: StackConfig, pid: int, timeout_s: float = READY_TIMEOUT_S) -> None:

@@ -16,3 +16,11 @@ def test_everything_binds_to_loopback_on_the_configured_ports(tmp_path: Path) ->
     conf = render_postgresql_conf(config)
     assert "listen_addresses = '127.0.0.1'" in conf and "port = 35432" in conf
     assert "shared_preload_libraries = 'timescaledb'" in conf
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    from services.stack.kafka import _random_cluster_id
+
+    ids = [_random_cluster_id() for _ in range(2000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
