@@ -28,8 +28,10 @@ from services.api.routes import (
     clinics,
     devices,
     entries,
+    fhir,
     health,
     history,
+    integrations,
     live,
     patients,
     prescriptions,
@@ -82,6 +84,8 @@ ROUTERS = (
     alerts.router,
     entries.router,
     live.router,
+    integrations.router,
+    fhir.router,
 )
 
 

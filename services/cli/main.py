@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ingest.gateway import cli as gateway_cmd
-from services.cli import analyze, ops_cmd, run_cmd, services_cmd, simulate_cmd, stack_cmd, worker_cmd
+from services.cli import analyze, dispatch_cmd, ops_cmd, run_cmd, services_cmd, simulate_cmd, stack_cmd, worker_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops_cmd.add_parsers(subparsers)
     analyze.add_parser(subparsers)
     gateway_cmd.add_parser(subparsers)
+    dispatch_cmd.add_parser(subparsers)
     return parser
 
 

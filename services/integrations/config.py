@@ -143,6 +143,12 @@ class HospitalConfig(BaseModel):
     send_alerts_pcd04: bool = False
     observations: ObservationFeed = Field(default_factory=ObservationFeed)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    # How the hospital identifies patients: FHIR Identifier.system (URI) and HL7 CX-4 assigning authority of its
+    # MRNs. None: patients are sent with our own patient id under the project's identifier system (a hospital that
+    # has not mapped its MRNs can still match them, and an urgent alert is never held back for a missing MRN).
+    mrn_system: str | None = Field(default=None, min_length=1, max_length=255)
+    mrn_assigning_authority: str | None = Field(default=None, min_length=1, max_length=64)
+    send_session_summaries: bool = True  # FHIR session-summary Bundles to subscribers of the session topic
 
     @model_validator(mode="after")
     def _endpoints_exist(self) -> Self:

@@ -31,6 +31,14 @@ IntegrationError(Exception)
         NegativeAckError(TransportError)                           retriable: see the class
             The receiver answered AE/AR (original mode) or CE/CR (enhanced mode). ``code`` and ``text``
             (MSA-3 and ERR) say why.
+        RestHookConnectionError(TransportError)                    retriable = True
+            The rest-hook endpoint could not be reached, timed out, or answered 408/425/429/5xx.
+        RestHookRejectedError(TransportError)                      retriable: see the class
+            The rest-hook endpoint answered another 4xx: the FHIR counterpart of a negative acknowledgement.
+
+    ConfigurationError(IntegrationError)                           retriable = False
+        A hospital's stored configuration cannot be used as it is (a credential reference that does not resolve,
+        an endpoint the dispatcher cannot build a client for). Fix the configuration or the deployment's secrets.
 """
 
 from __future__ import annotations
@@ -101,3 +109,40 @@ class NegativeAckError(TransportError):
         super().__init__(
             f"message {control_id} negatively acknowledged ({code}): {text or 'no reason given'}; {action}"
         )
+
+
+class RestHookConnectionError(TransportError):
+    """The rest-hook endpoint was unreachable, timed out, or answered a transient status (408/425/429/5xx)."""
+
+    retriable = True
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+# RFC 9110: 401/403 (credentials), 404/410 (the endpoint moved) can clear once the hospital fixes its side, so they
+# are retried with the bounded budget of a negative acknowledgement; any other 4xx refuses the content itself.
+RETRIABLE_REJECTION_STATUSES: Final = frozenset({401, 403, 404, 410})
+TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
+
+
+class RestHookRejectedError(TransportError):
+    """The rest-hook endpoint refused the notification with a 4xx; ``status`` and ``text`` say how."""
+
+    def __init__(self, status: int, message_id: str, text: str) -> None:
+        self.status = status
+        self.code = f"HTTP {status}"
+        self.message_id = message_id
+        self.text = text
+        self.retriable = status in RETRIABLE_REJECTION_STATUSES
+        action = (
+            "will retry; check the credential reference and the endpoint URL configured for this hospital"
+            if self.retriable
+            else "the endpoint rejected the content: check its FHIR version and profile, do not resend"
+        )
+        super().__init__(f"notification {message_id} rejected with HTTP {status}: {text or 'no body'}; {action}")
+
+
+class ConfigurationError(IntegrationError):
+    """A hospital's configuration cannot be used as stored; the message names the hospital and what to fix."""

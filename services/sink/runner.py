@@ -5,6 +5,10 @@ only then are the batch's offsets committed. If the database is unreachable the 
 backoff (nothing is committed, so nothing is lost); a row the database refuses is isolated and dead-lettered so
 one poison message never blocks the others.
 
+Hospital messages (services/integrations) are queued by ``after_write`` (by default the outbox enqueuer) inside
+the same transaction, after the batch's rows and derived state: an alert step is stored if and only if its
+hospital messages are queued.
+
 The sink writes through one connection of its own (it is a single sequential writer). After a failure it drops the
 connection and reconnects on the next attempt, so it is back within ``retry_max_s`` of the database returning
 (a pool would wait out its own, longer, reconnection backoff).
@@ -17,7 +21,7 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +35,7 @@ from ingest.kafka_config import KafkaSettings
 from ingest.producer import EventProducer
 from ingest.wire import Event, SchemaError, decode
 from services import health
+from services.integrations.dispatch.enqueue import OutboxEnqueuer
 from services.sink.backoff import backoff_s
 from services.sink.repository import copy_directly, copy_rows
 from services.sink.settings import SinkSettings
@@ -42,6 +47,8 @@ log = logging.getLogger(__name__)
 # again, so that a replay does not pay for a failed COPY on every batch.
 MERGE_AFTER_CONFLICT_BATCHES = 20
 TRANSIENT_DB_ERRORS = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, OSError)
+# Runs in the batch's transaction after its rows are written: (connection, the batch's events).
+AfterWrite = Callable[[AsyncConnection, Sequence[Event]], Awaitable[object]]
 
 
 @dataclass
@@ -103,6 +110,7 @@ class Sink:
         specs: Sequence[TableSpec] = ALL_TABLES,
         clock_ns: Callable[[], int] = time.time_ns,
         statement_timeout_ms: int = 30_000,
+        after_write: AfterWrite | None = None,
     ) -> None:
         self._settings = settings
         self._kafka = kafka
@@ -115,6 +123,7 @@ class Sink:
         self._by_topic = {kafka.topic(s.event_type.TOPIC): s for s in specs}
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
+        self._after_write: AfterWrite = after_write or OutboxEnqueuer()
         self.stats = SinkStats()
 
     async def start(self) -> None:
@@ -305,3 +314,4 @@ class Sink:
                     written = await copy_rows(conn, spec, batch)
                 self.stats.per_table[spec.table] = self.stats.per_table.get(spec.table, 0) + written
                 self.stats.rows_written += written
+            await self._after_write(conn, [item.event for item in items])

@@ -10,11 +10,15 @@ delivery), the R4 pattern CLINICAL.md section 3 names until R6 DeviceAlert.
   resource of its own yet; naming the strap would misattribute it.
 - Priority: see :mod:`services.integrations.alerting` (DeviceAlert-shaped code in a project extension,
   ``DetectedIssue.severity``, ``Communication.priority``).
+- Escalation (the alert stayed unacknowledged and went to the charge nurse, then to the hospital channel) is an
+  action taken about the issue, which R4 records as ``DetectedIssue.mitigation`` (action, date): one entry with the
+  project code ``escalated-level-<n>`` and the time of the escalation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.detectedissue import DetectedIssue
@@ -35,6 +39,27 @@ from services.integrations.timestamps import fhir_instant
 
 
 @dataclass(frozen=True, slots=True)
+class AlertEscalation:
+    """How far an alert was escalated (1 charge nurse, 2 hospital channel / on-call, 3 emergency) and when."""
+
+    level: int
+    at_ns: int
+
+
+ESCALATION_LEVELS: Final[dict[int, str]] = {
+    1: "charge nurse",
+    2: "on-call physician (hospital channel)",
+    3: "emergency services",
+}
+
+
+def escalation_code(level: int) -> codes.Code:
+    return codes.Code(
+        codes.PROJECT_CODE_SYSTEM, f"escalated-level-{level}", f"Escalated to {ESCALATION_LEVELS.get(level, level)}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class AlertResources:
     """The two resources one alert lifecycle step produces."""
 
@@ -46,7 +71,9 @@ def detected_issue_id(alert_id: str) -> str:
     return resource_id("detectedissue", alert_id)
 
 
-def _detected_issue(alert: AlertV1, patient: PatientContext, raised_ns: int | None) -> Json:
+def _detected_issue(
+    alert: AlertV1, patient: PatientContext, raised_ns: int | None, escalation: AlertEscalation | None
+) -> Json:
     priority = alerting.priority_of(alert.tier)
     alert_coding = alerting.classify(alert)
     start_ns = alert.t_ns if alert.event == "raised" else raised_ns
@@ -73,6 +100,10 @@ def _detected_issue(alert: AlertV1, patient: PatientContext, raised_ns: int | No
         data["identifiedPeriod"] = period
     if alert_coding.source == "heart_rate":
         data["evidence"] = [{"code": [concept(codes.MDC_ECG_HEART_RATE)]}]
+    if escalation is not None and escalation.level > 0:
+        data["mitigation"] = [
+            {"action": concept(escalation_code(escalation.level)), "date": fhir_instant(escalation.at_ns)}
+        ]
     return data
 
 
@@ -100,13 +131,20 @@ def _communication(alert: AlertV1, patient: PatientContext) -> Json:
     }
 
 
-def alert_resources(alert: AlertV1, *, patient: PatientContext, raised_ns: int | None = None) -> AlertResources:
+def alert_resources(
+    alert: AlertV1,
+    *,
+    patient: PatientContext,
+    raised_ns: int | None = None,
+    escalation: AlertEscalation | None = None,
+) -> AlertResources:
     """DetectedIssue + Communication for one lifecycle step.
 
     ``raised_ns`` is when the episode was raised; pass it for ``updated``/``cleared`` steps so the updated
-    DetectedIssue keeps its start (``AlertV1`` carries only the step's own time).
+    DetectedIssue keeps its start (``AlertV1`` carries only the step's own time). ``escalation``, when the alert
+    was escalated, becomes the DetectedIssue's ``mitigation``.
     """
     return AlertResources(
-        detected_issue=validated(DetectedIssue, _detected_issue(alert, patient, raised_ns)),
+        detected_issue=validated(DetectedIssue, _detected_issue(alert, patient, raised_ns, escalation)),
         communication=validated(Communication, _communication(alert, patient)),
     )

@@ -1,8 +1,10 @@
 """Topic-based subscriptions on R4 (HL7 Subscriptions R5 Backport IG STU 1.1): the topic, the Subscription, the
 notification Bundle and the ``$status`` Bundle.
 
-Topic canonical: :data:`CARDIAC_REHAB_ALERT_TOPIC`. It fires when a cardiorehab DetectedIssue (alert record,
-see alerts.py) is created or updated: raised, updated and cleared alerts. Filter by ``patient``. R4 has no
+Topic canonicals: :data:`CARDIAC_REHAB_ALERT_TOPIC` fires when a cardiorehab DetectedIssue (alert record, see
+alerts.py) is created or updated: raised, updated, escalated and cleared alerts.
+:data:`CARDIAC_REHAB_SESSION_SUMMARY_TOPIC` fires when a session-summary Bundle (session.py) is created. Both filter
+by ``patient``. A subscription names one topic in ``criteria``. R4 has no
 SubscriptionTopic resource, so the topic is published as a ``Basic`` resource carrying the cross-version
 SubscriptionTopic extensions, like the IG's ``Basic-r4-encounter-complete`` example.
 
@@ -44,6 +46,9 @@ EXT_FILTER_CRITERIA: Final = f"{BACKPORT}/backport-filter-criteria"
 
 # Project topic (project canonical base, see codes.py).
 CARDIAC_REHAB_ALERT_TOPIC: Final = f"{codes.PROJECT_CANONICAL_BASE}/SubscriptionTopic/cardiac-rehab-alert"
+CARDIAC_REHAB_SESSION_SUMMARY_TOPIC: Final = (
+    f"{codes.PROJECT_CANONICAL_BASE}/SubscriptionTopic/cardiac-rehab-session-summary"
+)
 TOPIC_VERSION: Final = "1.0.0"
 
 # Cross-version extensions for describing a SubscriptionTopic on an R4 Basic (IG example Basic-r4-encounter-
@@ -54,43 +59,80 @@ _XV43: Final = "http://hl7.org/fhir/4.3/StructureDefinition/extension-Subscripti
 PayloadContent = Literal["empty", "id-only", "full-resource"]
 
 
-def cardiac_rehab_alert_topic() -> Basic:
-    """The topic definition, for topic discovery on our ``/fhir`` endpoint (R4: a Basic resource)."""
+@dataclass(frozen=True, slots=True)
+class TopicDefinition:
+    """One topic this server offers: what it is about and which resource its notifications focus on."""
+
+    basic_id: str
+    url: str
+    name: str
+    title: str
+    description: str
+    resource: str  # the focus resource type
+    trigger: str
+    interactions: tuple[str, ...]
+    filter_description: str
+
+
+ALERT_TOPIC: Final = TopicDefinition(
+    basic_id="cardiac-rehab-alert",
+    url=CARDIAC_REHAB_ALERT_TOPIC,
+    name="CardiacRehabAlert",
+    title="Cardiac rehabilitation monitoring alert",
+    description="A home cardiac-rehabilitation alert was raised, updated, escalated or cleared "
+    "(DetectedIssue created or updated).",
+    resource="DetectedIssue",
+    trigger="Alert record created or updated.",
+    interactions=("create", "update"),
+    filter_description="Alerts of one patient.",
+)
+SESSION_SUMMARY_TOPIC: Final = TopicDefinition(
+    basic_id="cardiac-rehab-session-summary",
+    url=CARDIAC_REHAB_SESSION_SUMMARY_TOPIC,
+    name="CardiacRehabSessionSummary",
+    title="Cardiac rehabilitation session summary",
+    description="A home cardiac-rehabilitation exercise session ended and its summary (a collection Bundle of "
+    "Observations) is available.",
+    resource="Bundle",
+    trigger="Session summary Bundle created.",
+    interactions=("create",),
+    filter_description="Session summaries of one patient.",
+)
+TOPICS: Final[dict[str, TopicDefinition]] = {t.url: t for t in (ALERT_TOPIC, SESSION_SUMMARY_TOPIC)}
+
+
+def topic_basic(topic: TopicDefinition) -> Basic:
+    """A topic definition, for topic discovery on our ``/fhir`` endpoint (R4: a Basic resource)."""
     data: Json = {
         "resourceType": "Basic",
-        "id": "cardiac-rehab-alert",
+        "id": topic.basic_id,
         "extension": [
-            {"url": f"{_XV5}.url", "valueUri": CARDIAC_REHAB_ALERT_TOPIC},
+            {"url": f"{_XV5}.url", "valueUri": topic.url},
             {"url": f"{_XV5}.version", "valueString": TOPIC_VERSION},
-            {"url": f"{_XV5}.name", "valueString": "CardiacRehabAlert"},
-            {"url": f"{_XV5}.title", "valueString": "Cardiac rehabilitation monitoring alert"},
-            {
-                "url": f"{_XV5}.description",
-                "valueMarkdown": "A home cardiac-rehabilitation alert was raised, updated or cleared "
-                "(DetectedIssue created or updated).",
-            },
+            {"url": f"{_XV5}.name", "valueString": topic.name},
+            {"url": f"{_XV5}.title", "valueString": topic.title},
+            {"url": f"{_XV5}.description", "valueMarkdown": topic.description},
             {
                 "url": f"{_XV43}.resourceTrigger",
                 "extension": [
-                    {"url": "description", "valueMarkdown": "Alert record created or updated."},
-                    {"url": "resource", "valueUri": "http://hl7.org/fhir/StructureDefinition/DetectedIssue"},
-                    {"url": "supportedInteraction", "valueCode": "create"},
-                    {"url": "supportedInteraction", "valueCode": "update"},
+                    {"url": "description", "valueMarkdown": topic.trigger},
+                    {"url": "resource", "valueUri": f"http://hl7.org/fhir/StructureDefinition/{topic.resource}"},
+                    *({"url": "supportedInteraction", "valueCode": i} for i in topic.interactions),
                 ],
             },
             {
                 "url": f"{_XV43}.canFilterBy",
                 "extension": [
-                    {"url": "description", "valueMarkdown": "Alerts of one patient."},
-                    {"url": "resource", "valueUri": "DetectedIssue"},
+                    {"url": "description", "valueMarkdown": topic.filter_description},
+                    {"url": "resource", "valueUri": topic.resource},
                     {"url": "filterParameter", "valueString": "patient"},
                 ],
             },
             {
                 "url": f"{_XV43}.notificationShape",
                 "extension": [
-                    {"url": "resource", "valueUri": "DetectedIssue"},
-                    {"url": "include", "valueString": "DetectedIssue:patient"},
+                    {"url": "resource", "valueUri": topic.resource},
+                    {"url": "include", "valueString": f"{topic.resource}:patient"},
                 ],
             },
         ],
@@ -98,6 +140,11 @@ def cardiac_rehab_alert_topic() -> Basic:
         "code": {"coding": [{"system": "http://hl7.org/fhir/fhir-types", "code": "SubscriptionTopic"}]},
     }
     return validated(Basic, data)
+
+
+def cardiac_rehab_alert_topic() -> Basic:
+    """The alert topic definition (a Basic resource on R4)."""
+    return topic_basic(ALERT_TOPIC)
 
 
 def backport_subscription(
@@ -113,8 +160,9 @@ def backport_subscription(
     status: Literal["requested", "active", "error", "off"] = "requested",
     end_ns: int | None = None,
     reason: str = "Cardiac rehabilitation alerts for the hospital's monitored patients",
+    topic: str = CARDIAC_REHAB_ALERT_TOPIC,
 ) -> Subscription:
-    """A rest-hook ``backport-subscription`` on :data:`CARDIAC_REHAB_ALERT_TOPIC`.
+    """A rest-hook ``backport-subscription`` on ``topic`` (default :data:`CARDIAC_REHAB_ALERT_TOPIC`).
 
     ``headers`` end up in the resource (``channel.header``) and so in every read of it: pass only non-secret
     headers; the delivery client adds credentials (``config.FhirEndpoint.bearer_token``) at send time.
@@ -144,7 +192,7 @@ def backport_subscription(
         "meta": {"profile": [PROFILE_BACKPORT_SUBSCRIPTION]},
         "status": status,
         "reason": reason,
-        "criteria": CARDIAC_REHAB_ALERT_TOPIC,
+        "criteria": topic,
         "channel": channel,
     }
     if filter_criteria:

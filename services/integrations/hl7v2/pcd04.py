@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+import msgspec
+
 from analytics.events import AlertV1
 from services.integrations import alerting, codes
 from services.integrations.context import (
@@ -48,6 +50,7 @@ from services.integrations.context import (
     OutboundMessage,
     PatientContext,
 )
+from services.integrations.errors import BuildError
 from services.integrations.hl7v2.common import (
     RESULT_STATUS_UNVERIFIED,
     add_obx,
@@ -67,7 +70,9 @@ from services.integrations.timestamps import hl7_dtm
 
 MESSAGE_TYPE: Final = "ORU^R40^ORU_R40"
 CONTROL_ID_KIND: Final = "pcd04"
+ESCALATION_CONTROL_ID_KIND: Final = "pcd04-escalation"
 ALERT_INSTANCE_KIND: Final = "pcd04-alert"
+ESCALATION_TARGETS: Final[dict[int, str]] = {1: "charge nurse", 2: "on-call physician", 3: "emergency services"}
 
 EventPhase = Literal["start", "update", "end"]
 AlarmState = Literal["active", "inactive"]
@@ -89,7 +94,52 @@ def pcd04_message(
 ) -> OutboundMessage:
     """ORU^R40 for one alert lifecycle step; MSH-10 from ``alert_id:revision``, OBR-3 from ``alert_id``."""
     key = alert.idempotency_key()
-    msh10 = control_id(CONTROL_ID_KIND, key)
+    return _build(
+        alert, key, control_id(CONTROL_ID_KIND, key), alert.message, patient=patient, strap=strap, hospital=hospital
+    )
+
+
+def pcd04_escalation_message(
+    alert: AlertV1,
+    level: int,
+    *,
+    unacknowledged_s: float,
+    patient: PatientContext,
+    strap: DeviceContext,
+    hospital: HospitalContext,
+) -> OutboundMessage:
+    """ORU^R40 telling the hospital that an active alert stayed unacknowledged and was escalated to ``level``.
+
+    An ``update`` of the same alert instance (OBR-3 from ``alert_id``), in its current state (``alert`` as the
+    engine last reported it, with ``t_ns`` the time of the escalation), with the escalation in the alert text of
+    facet 1. MSH-10
+    comes from ``alert_id`` and the level, so each escalation level is one message whatever the engine revision.
+    """
+    if alert.event == "cleared":
+        raise BuildError(f"alert {alert.alert_id} is cleared; a cleared alert is not escalated")
+    if level not in ESCALATION_TARGETS:
+        raise BuildError(f"escalation level {level} is not one of {sorted(ESCALATION_TARGETS)}")
+    key = f"{alert.alert_id}:L{level}"
+    text = (
+        f"ESCALATED to {ESCALATION_TARGETS[level]} (level {level}): unacknowledged for {unacknowledged_s:.0f} s. "
+        f"{alert.message}"
+    )
+    update = alert if alert.event == "updated" else msgspec.structs.replace(alert, event="updated")
+    return _build(
+        update, key, control_id(ESCALATION_CONTROL_ID_KIND, key), text, patient=patient, strap=strap, hospital=hospital
+    )
+
+
+def _build(
+    alert: AlertV1,
+    key: str,
+    msh10: str,
+    text: str,
+    *,
+    patient: PatientContext,
+    strap: DeviceContext,
+    hospital: HospitalContext,
+) -> OutboundMessage:
     coding = alerting.classify(alert)
     priority = alerting.ACM_PRIORITY[alerting.priority_of(alert.tier)]
     alert_type = alerting.ACM_ALERT_TYPE[coding.kind]
@@ -122,7 +172,7 @@ def pcd04_message(
             2: "ST",
             3: cwe(coding.event),
             4: f"{source}.1",
-            5: escape(alert.message),
+            5: escape(text),
             8: flags,
             11: RESULT_STATUS_UNVERIFIED,
             14: when,

@@ -12,6 +12,7 @@ the document without being classified here fails :func:`test_every_endpoint_is_c
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ import httpx
 import pytest
 
 from services.db.seed import DEMO_PASSWORD
+from services.integrations.fhir.alerts import detected_issue_id
+from services.integrations.ids import resource_id
+from services.integrations.resolve import fhir_patient_id
 from tests.integration.services import world
 from tests.integration.services.api_server import (
     OTHER_CLINIC_PATIENT,
@@ -149,6 +153,98 @@ def new_user(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
     return {"username": unique("u"), "password": "a-long-enough-password", "role": "nurse", "display_name": "New"}
 
 
+# Hospital integration (issue 8): hospitals, subscriptions and summaries written straight into the test database.
+MATRIX_HOSPITAL_SETTINGS = (
+    '{"sending_application": {"universal_id": "0123456789ABCDEF"}, "sending_facility": "CR", '
+    '"receiving_application": "ENGINE", "receiving_facility": "GENHOSP"}'
+)
+MATRIX_HOOK = "https://matrix-engine.example/hook"
+
+
+def _hospital(api: ApiUnderTest, hospital_id: str, clinic_id: str) -> str:
+    world.execute(
+        api.db_url,
+        "INSERT INTO hospitals (id, settings) VALUES (%s, %s::jsonb) ON CONFLICT (id) DO NOTHING",
+        (hospital_id, MATRIX_HOSPITAL_SETTINGS),
+    )
+    world.execute(
+        api.db_url,
+        "INSERT INTO hospital_endpoints (hospital_id, channel, settings) VALUES (%s, 'fhir-rest-hook', %s::jsonb) "
+        "ON CONFLICT DO NOTHING",
+        (hospital_id, f'{{"rest_hook_url": "{MATRIX_HOOK}"}}'),
+    )
+    world.execute(
+        api.db_url, "INSERT INTO hospital_clinics VALUES (%s, %s) ON CONFLICT DO NOTHING", (hospital_id, clinic_id)
+    )
+    return hospital_id
+
+
+def hospital(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    return {"clinic_id": CLINIC_OF[scope], "hospital_id": _hospital(api, "matrix-hosp", "demo-clinic")}
+
+
+def fresh_hospital(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    return {"clinic_id": CLINIC_OF[scope], "hospital_id": _hospital(api, unique("h-"), CLINIC_OF[scope])}
+
+
+def hospital_config(hospital_id: str) -> dict[str, Any]:
+    return {
+        "hospital_id": hospital_id,
+        "sending_application": {"universal_id": "0123456789ABCDEF"},
+        "sending_facility": "CR",
+        "receiving_application": "ENGINE",
+        "receiving_facility": "GENHOSP",
+        "fhir": {"rest_hook_url": MATRIX_HOOK, "bearer_token_ref": "env:MATRIX_HOOK_TOKEN"},
+    }
+
+
+def fhir_patient(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    return {"patient_fhir_id": fhir_patient_id(PATIENT_OF[scope])}
+
+
+def fhir_device(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    return {"device_fhir_id": resource_id("device", DEVICE_OF[scope])}
+
+
+def fresh_detected_issue(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    return {"issue_id": detected_issue_id(world.fresh_alert(api.db_url, PATIENT_OF[scope], tag=TAG_OF[scope]))}
+
+
+def fresh_summary(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    session_id = world.fresh_session(api.db_url, PATIENT_OF[scope], tag=TAG_OF[scope])
+    world.execute(
+        api.db_url,
+        "INSERT INTO session_events (session_id, event, patient_id, t, started_at, duration_s) "
+        "VALUES (%s, 'summary', %s, now(), now() - interval '30 minutes', 1800)",
+        (session_id, PATIENT_OF[scope]),
+    )
+    return {"bundle_id": resource_id("bundle-session-summary", f"{session_id}:summary")}
+
+
+def fresh_subscription(api: ApiUnderTest, scope: Scope) -> dict[str, str]:
+    owner = "demo-clinic" if scope != "other_clinic" else "other-clinic"
+    hospital_id = _hospital(api, f"matrix-h-{TAG_OF[scope]}", owner)
+    subscription_id = str(uuid.uuid4())
+    world.execute(
+        api.db_url,
+        "INSERT INTO fhir_subscriptions (id, hospital_id, topic, status, endpoint, content, reason) "
+        "VALUES (%s, %s, 'http://cardiorehab.example/fhir/SubscriptionTopic/cardiac-rehab-alert', 'off', %s, "
+        "'id-only', 'matrix')",
+        (subscription_id, hospital_id, MATRIX_HOOK),
+    )
+    return {"subscription_id": subscription_id}
+
+
+def subscription_request(api: ApiUnderTest, scope: Scope) -> dict[str, Any]:
+    _hospital(api, "matrix-hosp", "demo-clinic")
+    return {
+        "resourceType": "Subscription",
+        "reason": "matrix",
+        "criteria": "http://cardiorehab.example/fhir/SubscriptionTopic/cardiac-rehab-alert",
+        "channel": {"type": "rest-hook", "endpoint": MATRIX_HOOK, "payload": "application/fhir+json"},
+    }
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     "GET /healthz": Endpoint("public", 200),
     "POST /api/v1/auth/token": Endpoint(
@@ -207,6 +303,32 @@ ENDPOINTS: dict[str, Endpoint] = {
     "POST /api/v1/patients/{patient_id}/symptoms": Endpoint(
         "patient", 201, PATIENT_ONLY, patient, lambda a, s: {"symptoms": ["fatigue"], "severity": 2}
     ),
+    "GET /api/v1/clinics/{clinic_id}/hospitals": Endpoint("clinic", 200, ADMIN, clinic),
+    "POST /api/v1/clinics/{clinic_id}/hospitals": Endpoint(
+        "clinic", 201, ADMIN, clinic, lambda a, s: hospital_config(unique("h-"))
+    ),
+    "GET /api/v1/clinics/{clinic_id}/hospitals/{hospital_id}": Endpoint("clinic", 200, ADMIN, hospital),
+    "PUT /api/v1/clinics/{clinic_id}/hospitals/{hospital_id}": Endpoint(
+        "clinic", 200, ADMIN, hospital, lambda a, s: hospital_config("matrix-hosp")
+    ),
+    "DELETE /api/v1/clinics/{clinic_id}/hospitals/{hospital_id}": Endpoint("clinic", 200, ADMIN, fresh_hospital),
+    "GET /api/v1/alerts/{alert_id}/deliveries": Endpoint("patient", 200, CLINICAL, fresh_alert()),
+    "GET /api/v1/deliveries": Endpoint("collection", 200, CLINICAL),
+    "GET /fhir/Patient/{patient_fhir_id}": Endpoint("patient", 200, READERS, fhir_patient),
+    "GET /fhir/Patient/{patient_fhir_id}/Observation": Endpoint("patient", 200, READERS, fhir_patient),
+    "GET /fhir/Patient/{patient_fhir_id}/DetectedIssue": Endpoint("patient", 200, READERS, fhir_patient),
+    "GET /fhir/Patient/{patient_fhir_id}/Device": Endpoint("patient", 200, DEVICE_READERS, fhir_patient),
+    "GET /fhir/DetectedIssue/{issue_id}": Endpoint("patient", 200, READERS, fresh_detected_issue),
+    "GET /fhir/Device/{device_fhir_id}": Endpoint("patient", 200, DEVICE_READERS, fhir_device),
+    "GET /fhir/Bundle/{bundle_id}": Endpoint("patient", 200, READERS, fresh_summary),
+    "GET /fhir/Basic": Endpoint("any_user", 200),
+    "GET /fhir/Basic/{basic_id}": Endpoint("any_user", 200, params=lambda a, s: {"basic_id": "cardiac-rehab-alert"}),
+    "POST /fhir/Subscription": Endpoint("collection", 201, ADMIN, body=subscription_request),
+    "GET /fhir/Subscription/{subscription_id}": Endpoint("clinic", 200, CLINICAL | {"integration"}, fresh_subscription),
+    "GET /fhir/Subscription/{subscription_id}/$status": Endpoint(
+        "clinic", 200, CLINICAL | {"integration"}, fresh_subscription
+    ),
+    "DELETE /fhir/Subscription/{subscription_id}": Endpoint("clinic", 200, ADMIN, fresh_subscription),
 }
 
 
