@@ -33,7 +33,7 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     topics.add_argument("action", choices=["ensure", "list"])
     topics.set_defaults(func=run_topics)
     check = subparsers.add_parser("health", help="exit 0 if a process's heartbeat is fresh (container checks)")
-    check.add_argument("process", choices=["sink", "worker"])
+    check.add_argument("process", choices=["sink", "worker", "dispatcher"])
     check.set_defaults(func=run_health)
 
 

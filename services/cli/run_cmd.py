@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         spawn("sink", _cardio("sink"))
         spawn("worker", _cardio("worker", "--name", "worker-1"))
+        spawn("dispatcher", _cardio("dispatcher", "--name", "dispatcher-1"))
         spawn(
             "simulator", _cardio("simulate", "--patients", str(args.patients), "--scenario", args.scenario, "--repeat")
         )

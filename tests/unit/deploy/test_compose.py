@@ -17,6 +17,7 @@ from services.api.settings import ApiSettings
 from services.cli.main import build_parser
 from services.cli.ops_cmd import ALL_EVENTS
 from services.db.settings import DatabaseSettings
+from services.integrations.dispatch.settings import DispatcherSettings
 from services.settings import RuntimeSettings
 from services.sink.settings import SinkSettings
 from services.stack.config import KAFKA_VERSION, PG_MAJOR, StackConfig, render_server_properties
@@ -24,7 +25,7 @@ from services.stack.config import KAFKA_VERSION, PG_MAJOR, StackConfig, render_s
 REPO = Path(__file__).resolve().parents[3]
 COMPOSE = REPO / "deploy" / "compose" / "compose.yaml"
 REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "CARDIO_DB_PASSWORD", "CARDIO_API_JWT_SECRET")
-LONG_RUNNING = ("kafka", "timescaledb", "api", "sink", "worker")
+LONG_RUNNING = ("kafka", "timescaledb", "api", "sink", "worker", "dispatcher")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,15 @@ def _env_names(settings_type: type[BaseSettings]) -> set[str]:
 
 def known_settings() -> set[str]:
     known = {"CARDIO_ENV_FILE"}
-    for settings_type in (KafkaSettings, DatabaseSettings, ApiSettings, WorkerSettings, SinkSettings, RuntimeSettings):
+    for settings_type in (
+        KafkaSettings,
+        DatabaseSettings,
+        ApiSettings,
+        WorkerSettings,
+        SinkSettings,
+        RuntimeSettings,
+        DispatcherSettings,
+    ):
         known |= _env_names(settings_type)
     return known
 
