@@ -155,8 +155,11 @@ class Forwarder:
                     attempt = 0
                     if not sent:
                         self._idle.set()
+                        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that races with the
+                        # event being set (stop() right after drain()), and the loop would never end.
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self._idle_wait_s)
+                            async with asyncio.timeout(self._idle_wait_s):
+                                await self._wake.wait()
                         self._wake.clear()
                 except Exception as exc:
                     if _cancel_requested():
@@ -266,6 +269,7 @@ def _cancel_requested() -> bool:
 
 async def _close(producer: EventProducer) -> None:
     try:
-        await asyncio.wait_for(producer.stop(), PRODUCER_STOP_TIMEOUT_S)
+        async with asyncio.timeout(PRODUCER_STOP_TIMEOUT_S):
+            await producer.stop()
     except Exception as exc:  # the producer is discarded either way
         log.debug("closing the producer failed: %s", exc)

@@ -151,7 +151,8 @@ class Gateway:
             self.state = GatewayState.BACKOFF
             log.info("reconnecting in %.2f s (attempt %d)", delay, attempt)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._stop.wait()
         self.state = GatewayState.STOPPED
 
     async def _until_stopped(self, awaitable: Awaitable[T]) -> T:
@@ -239,4 +240,5 @@ class Gateway:
         finally:
             # disconnect() is bounded by the link supervision on real stacks; the session already stopped streams.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), self._settings.stop_timeout_s)
+                async with asyncio.timeout(self._settings.stop_timeout_s):
+                    await client.disconnect()

@@ -94,7 +94,8 @@ class PmdControl:
             try:
                 await self._client.write_gatt_char(const.PMD_CONTROL_POINT_UUID, command, response=True)
                 try:
-                    response = await asyncio.wait_for(future, self._timeout_s)
+                    async with asyncio.timeout(self._timeout_s):
+                        response = await future
                 except TimeoutError:
                     raise PmdTimeoutError(
                         f"no PMD answer to op {op} (type {type_id}) within {self._timeout_s:g} s",

@@ -109,10 +109,10 @@ class MllpClient:
             return self._reader, self._writer
         await self._drop()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port, ssl=self._ssl, limit=MAX_ACK_BYTES),
-                self._connect_timeout_s,
-            )
+            async with asyncio.timeout(self._connect_timeout_s):
+                reader, writer = await asyncio.open_connection(
+                    self._host, self._port, ssl=self._ssl, limit=MAX_ACK_BYTES
+                )
         except (OSError, TimeoutError) as exc:
             raise MllpConnectionError(
                 f"cannot connect to MLLP receiver {self._host}:{self._port}: {exc!r}; check host, port, TLS and "
@@ -144,7 +144,8 @@ class MllpClient:
             try:
                 writer.write(framed)
                 await writer.drain()
-                block = await asyncio.wait_for(reader.readuntil(END_BLOCK), self._ack_timeout_s)
+                async with asyncio.timeout(self._ack_timeout_s):
+                    block = await reader.readuntil(END_BLOCK)
             except TimeoutError as exc:
                 await self._drop()
                 raise AckTimeoutError(

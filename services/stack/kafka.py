@@ -151,8 +151,10 @@ def metadata_ok(bootstrap: str, timeout_s: float = 5.0) -> tuple[bool, str]:
     async def probe() -> str:
         client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
         try:
-            await asyncio.wait_for(client.bootstrap(), timeout_s)
-            metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await client.bootstrap()
+            async with asyncio.timeout(timeout_s):
+                metadata = await client.fetch_all_metadata()
             return f"{len(metadata.brokers())} broker(s), {len(metadata.topics())} topic(s)"
         finally:
             await client.close()

@@ -43,7 +43,8 @@ router = APIRouter(tags=["live"])
 
 async def _receive_json(ws: WebSocket, timeout_s: float) -> dict[str, Any]:
     """The next client message as a JSON object (text or UTF-8 binary frames); ValueError says what is wrong."""
-    received = await asyncio.wait_for(ws.receive(), timeout_s)
+    async with asyncio.timeout(timeout_s):
+        received = await ws.receive()
     if received.get("type") == "websocket.disconnect":
         raise WebSocketDisconnect(int(received.get("code") or 1000))
     text = received.get("text")

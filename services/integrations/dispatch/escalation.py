@@ -105,7 +105,8 @@ class EscalationScheduler:
                     log.warning("escalation scheduler: database unavailable (%s); retrying", exc)
                     await self._resign()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await stop.wait()
         finally:
             await self._resign()
 

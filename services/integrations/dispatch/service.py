@@ -97,13 +97,15 @@ class Dispatcher:
             if busy:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_s)
+                async with asyncio.timeout(every_s):
+                    await stop.wait()
 
     async def _health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.to_thread(health.beat, "dispatcher")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), HEALTH_BEAT_S)
+                async with asyncio.timeout(HEALTH_BEAT_S):
+                    await stop.wait()
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.deliverer is None or self.heartbeats is None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +21,23 @@ from tests.sim.util import eventually
 from tests.sim.virtual_h10 import VirtualPolarH10
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def step(name: str, awaitable: Awaitable[T], *, within_s: float = 30.0) -> T:
+    """Await one phase of the scenario with its own bound, so a stall names the phase instead of the test timing out.
+
+    CI once saw this test take over 180 s on a loaded machine although every assertion then passed; each phase now
+    logs its duration and fails on its own.
+    """
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(within_s):
+            return await awaitable
+    except TimeoutError:
+        raise AssertionError(f"phase {name!r} took longer than {within_s} s") from None
+    finally:
+        log.info("phase %s took %.2f s", name, time.monotonic() - started)
 
 
 @pytest.mark.integration
@@ -37,24 +57,37 @@ async def test_every_notification_reaches_kafka_once_in_order_across_a_reconnect
             async with forwarder:
                 gateway = Gateway(settings, buffer, scanner_backend=scanner, client_backend=client)
                 async with gateway:
-                    await eventually(lambda: gateway.stats.ecg_frames >= 5 and forwarder.stats.batches >= 3)
-                    await h10.quiesce()  # nothing in flight: see VirtualStrap.quiesce
-                    await h10.drop_link()  # the strap side drops the link mid-stream
+                    await step(
+                        "first frames",
+                        eventually(lambda: gateway.stats.ecg_frames >= 5 and forwarder.stats.batches >= 3, within_s=20),
+                    )
+                    await step("quiesce", h10.quiesce())  # nothing in flight: see VirtualStrap.quiesce
+                    await step("drop link", h10.drop_link())  # the strap side drops the link mid-stream
                     h10.resume()
-                    await eventually(lambda: gateway.stats.connects == 2 and gateway.state is GatewayState.STREAMING)
+                    await step(
+                        "reconnect",
+                        eventually(
+                            lambda: gateway.stats.connects == 2 and gateway.state is GatewayState.STREAMING, within_s=20
+                        ),
+                    )
                     ecg_before = gateway.stats.ecg_frames
-                    await eventually(lambda: gateway.stats.ecg_frames >= ecg_before + 5)
-                    assert await h10.send_malformed_hrm()
-                    await eventually(lambda: sum(gateway.stats.dead_letters.values()) == 1)
-                    await h10.quiesce()
-                assert await forwarder.drain(60.0)
-        await radio.close()
+                    await step(
+                        "frames after reconnect",
+                        eventually(lambda: gateway.stats.ecg_frames >= ecg_before + 5, within_s=20),
+                    )
+                    assert await step("malformed", h10.send_malformed_hrm())
+                    await step(
+                        "dead letter", eventually(lambda: sum(gateway.stats.dead_letters.values()) == 1, within_s=20)
+                    )
+                    await step("quiesce again", h10.quiesce())
+                assert await step("drain", forwarder.drain(60.0), within_s=65)
+        await step("radio close", radio.close())
     assert h10.streaming == frozenset()
 
-    hr = await read_back(kafka, SensorHrV1)
-    ecg = await read_back(kafka, SensorEcgV1)
-    acc = await read_back(kafka, SensorAccV1)
-    dead = await read_back(kafka, DeadLetterV1)
+    hr = await step("read hr", read_back(kafka, SensorHrV1))
+    ecg = await step("read ecg", read_back(kafka, SensorEcgV1))
+    acc = await step("read acc", read_back(kafka, SensorAccV1))
+    dead = await step("read dead letters", read_back(kafka, DeadLetterV1))
     for delivered in (hr, ecg, acc, dead):
         assert_exactly_once(delivered)
         assert len(delivered.partitions) == 1  # one patient, one partition per topic: order is kept
