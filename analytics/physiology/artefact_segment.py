@@ -8,12 +8,12 @@ truncated only at true series boundaries), which is what lets the streaming corr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided
 
 from analytics.physiology.arrays import FloatArray, IntArray
 from analytics.physiology.const import (
@@ -40,6 +40,10 @@ MIN_BEATS_FOR_DETECTION = 4
 AFTER_ECTOPIC_PAIR = 100
 """Carry code (not a label): the previous interval was the compensatory interval of an ectopic pair."""
 """With fewer intervals there is no dRR context; all are taken as normal."""
+_FLOOR_DECIDES_DRR = 0.99 * LT_DRR_LIMIT
+_FLOOR_DECIDES_MRR = 0.99 * LT_MRR_LIMIT
+"""Below these multiples of the threshold floor, |dRR| and |mRR| stay under their limits whatever the quartile
+deviation (1 % margin, far above rounding); see :func:`segment_features`."""
 
 
 class BeatLabel(IntEnum):
@@ -63,11 +67,21 @@ class BeatLabel(IntEnum):
 INTERPOLATED_LABELS: frozenset[int] = frozenset(
     {BeatLabel.ECTOPIC, BeatLabel.ECTOPIC_COMPENSATORY, BeatLabel.LONG, BeatLabel.SHORT}
 )
+_NORMAL, _ECTOPIC = int(BeatLabel.NORMAL), int(BeatLabel.ECTOPIC)
+_ECTOPIC_COMPENSATORY = int(BeatLabel.ECTOPIC_COMPENSATORY)
+_MISSED, _EXTRA, _EXTRA_MERGED = int(BeatLabel.MISSED), int(BeatLabel.EXTRA), int(BeatLabel.EXTRA_MERGED)
+_LONG, _SHORT = int(BeatLabel.LONG), int(BeatLabel.SHORT)
+"""Plain-int labels for the loops (an enum attribute lookup costs ~0.15 us)."""
 
 
 @dataclass(frozen=True, eq=False, slots=True)
 class SegmentFeatures:
-    """Normalised dRR/mRR, thresholds and subspace values of one segment of raw intervals."""
+    """Normalised dRR/mRR, thresholds and subspace values of one segment of raw intervals.
+
+    Thresholds are computed where a label can depend on their value (see :func:`segment_features`); elsewhere
+    they are the floor, which already decides every comparison made there, so ``drr_n``, ``mrr_n``, ``th2_ms``
+    and ``s22`` are exact only where they matter to the labels.
+    """
 
     drr_n: FloatArray
     mrr_n: FloatArray
@@ -78,20 +92,38 @@ class SegmentFeatures:
 
 
 def _windows(x: FloatArray, w: int) -> FloatArray:
-    """Read-only (n - w + 1, w) view of all length-``w`` windows of contiguous ``x``."""
+    """Read-only (n - w + 1, w) view of all length-``w`` windows of ``x`` (copied first if not contiguous)."""
+    x = np.ascontiguousarray(x)
     step = x.strides[0]
-    view: FloatArray = as_strided(x, shape=(x.size - w + 1, w), strides=(step, step), writeable=False)
+    # an ndarray over x's buffer: the same view as numpy's as_strided, without its ~6 us of Python set-up
+    view: FloatArray = np.ndarray((x.size - w + 1, w), dtype=x.dtype, buffer=x, strides=(step, step))
+    view.flags.writeable = False
     return view
+
+
+def _nans(n: int) -> FloatArray:
+    out = np.empty(n)
+    out.fill(np.nan)  # np.full's Python wrapper costs more than the fill on these short arrays
+    return out
+
+
+def _edges(n: int, half: int, at_start: bool, at_end: bool) -> list[int]:
+    """Positions within ``half`` of a true series boundary, where windows are truncated."""
+    if not (at_start or at_end):
+        return []
+    edges = set(range(min(half, n))) if at_start else set()
+    if at_end:
+        edges |= set(range(max(n - half, 0), n))
+    return sorted(edges)
 
 
 def _rolling_median(x: FloatArray, half: int, at_start: bool, at_end: bool) -> FloatArray:
     n = x.size
-    out = np.full(n, np.nan)
+    out = _nans(n)
     w = 2 * half + 1
     if n >= w:
         out[half : n - half] = np.sort(_windows(x, w), axis=1)[:, half]
-    edges = [i for i in range(min(half, n)) if at_start] + [i for i in range(max(n - half, 0), n) if at_end]
-    for i in edges:
+    for i in _edges(n, half, at_start, at_end):
         out[i] = np.median(x[max(0, i - half) : min(n, i + half + 1)])
     return out
 
@@ -102,31 +134,40 @@ def _quartile_deviation_sorted(rows: FloatArray) -> FloatArray:
     result: list[FloatArray] = []
     for q in (0.25, 0.75):
         pos = q * (m - 1)
-        lo = int(np.floor(pos))
+        lo = math.floor(pos)
         frac = pos - lo
         hi = min(lo + 1, m - 1)
         result.append(rows[..., lo] + (rows[..., hi] - rows[..., lo]) * frac)
     return np.asarray((result[1] - result[0]) / 2.0, dtype=np.float64)
 
 
-def _rolling_threshold(x: FloatArray, floor_ms: FloatArray, at_start: bool, at_end: bool) -> FloatArray:
-    """alpha * QD(x) over a centred window, truncated only at true series boundaries, floored."""
+def _rolling_threshold(
+    x: FloatArray, floor_ms: FloatArray, at_start: bool, at_end: bool, needed: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """alpha * QD(x) over a centred window, truncated only at true series boundaries, floored.
+
+    The quartile deviation is computed only where ``needed``; elsewhere the threshold is the floor itself.
+    """
     n = x.size
     half = _HALF_WINDOW
-    out = np.full(n, np.nan)
+    out = _nans(n)
     w = 2 * half + 1
     if n >= w:
-        out[half : n - half] = _quartile_deviation_sorted(np.sort(_windows(x, w), axis=1))
-    edges = [i for i in range(min(half, n)) if at_start] + [i for i in range(max(n - half, 0), n) if at_end]
-    for i in sorted(set(edges)):
-        out[i] = float(_quartile_deviation_sorted(np.sort(x[max(0, i - half) : min(n, i + half + 1)])))
-    return np.asarray(np.maximum(LT_ALPHA * out, floor_ms), dtype=np.float64)
+        out[half : n - half] = 0.0  # floor only
+        rows = needed[half : n - half].nonzero()[0]
+        if rows.size:
+            out[rows + half] = _quartile_deviation_sorted(np.sort(_windows(x, w)[rows], axis=1))
+    for i in _edges(n, half, at_start, at_end):
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        out[i] = float(_quartile_deviation_sorted(np.sort(x[lo:hi]))) if needed[i] else 0.0
+    threshold: FloatArray = np.maximum(LT_ALPHA * out, floor_ms)
+    return threshold
 
 
 def _pad2(x: FloatArray, at_start: bool, at_end: bool) -> FloatArray:
     """Pad two values per side: mirror at true boundaries (like ``np.pad(..., 'reflect')``), NaN elsewhere."""
     n = x.size
-    out = np.full(n + 4, np.nan)
+    out = _nans(n + 4)
     out[2 : n + 2] = x
     if at_start and n >= 3:
         out[1], out[0] = x[1], x[2]
@@ -140,28 +181,46 @@ def segment_features(rr: FloatArray, *, at_start: bool, at_end: bool) -> Segment
 
     Values within ``LABEL_REACH_BEATS`` of a segment edge that is not a true series boundary are unreliable
     (NaN or computed from a partial window) and must not be used.
+
+    Both thresholds are at least their floor, ``LT_MIN_THRESHOLD_FRACTION`` of the local median, so where
+    |dRR| <= 0.99 floor the normalised dRR is within (-1, 1), and where |mRR| <= 2.97 floor the normalised mRR
+    is within (-3, 3), whatever the quartile deviation. The labels read those values only through comparisons
+    with +-1 and +-3 (candidates, ectopic centres, the long/short subspace S22), except around a beat whose
+    |dRR| may exceed the threshold ("hot"): the ectopic subspace S12 reads its neighbours' normalised dRR, and
+    a hot beat or one whose |mRR| may exceed 3 thresholds reads its own mRR threshold. So the threshold dRR needs
+    its quartile deviation at hot beats and their neighbours, and the mRR threshold at hot beats and beats with
+    a large |mRR|; elsewhere the floor stands in and every label is unchanged. In sinus rhythm few beats are
+    hot, which spares most of the sorting (the cost of this function; it runs once per correction block live).
     """
     n = rr.size
     drr = np.empty(n)
     if n:
         drr[0] = 0.0 if at_start else np.nan
-        drr[1:] = np.diff(rr)
+        np.subtract(rr[1:], rr[:-1], out=drr[1:])  # np.diff, without its Python wrapper
     med = _rolling_median(rr, _HALF_MEDIAN, at_start, at_end)
     floor_ms = LT_MIN_THRESHOLD_FRACTION * med
-    th1 = _rolling_threshold(np.abs(drr), floor_ms, at_start, at_end)
+    abs_drr = np.abs(drr)
+    hot = ~(abs_drr <= _FLOOR_DECIDES_DRR * floor_ms)  # NaN counts as hot
+    needed = hot.copy()
+    needed[1:] |= hot[:-1]
+    needed[:-1] |= hot[1:]
+    th1 = _rolling_threshold(abs_drr, floor_ms, at_start, at_end, needed)
     drr_n = drr / th1
     mrr = rr - med
-    mrr = np.where(mrr < 0, 2.0 * mrr, mrr)
-    th2 = _rolling_threshold(np.abs(mrr), floor_ms, at_start, at_end)
+    np.multiply(mrr, 2.0, out=mrr, where=mrr < 0)  # negative mRR doubled
+    abs_mrr = np.abs(mrr)
+    th2 = _rolling_threshold(abs_mrr, floor_ms, at_start, at_end, hot | ~(abs_mrr <= _FLOOR_DECIDES_MRR * floor_ms))
     mrr_n = mrr / th2
     p = _pad2(drr_n, at_start, at_end)
     prev, nxt, nxt2 = p[1 : n + 1], p[3 : n + 3], p[4 : n + 4]
     with np.errstate(invalid="ignore"):
-        s12 = np.where(drr_n > 0, np.maximum(prev, nxt), np.where(drr_n < 0, np.minimum(prev, nxt), 0.0))
-        s22 = np.where(drr_n >= 0, np.minimum(nxt, nxt2), np.maximum(nxt, nxt2))
-        ectopic = ((drr_n > LT_DRR_LIMIT) & (s12 < -LT_C1 * drr_n - LT_C2)) | (
-            (drr_n < -LT_DRR_LIMIT) & (s12 > -LT_C1 * drr_n + LT_C2)
+        # S12 (the larger neighbour for a positive dRR, the smaller for a negative one) only matters where
+        # |dRR| > 1, so each half of the ectopic test takes the neighbour that its sign selects
+        slope = -LT_C1 * drr_n
+        ectopic = ((drr_n > LT_DRR_LIMIT) & (np.maximum(prev, nxt) < slope - LT_C2)) | (
+            (drr_n < -LT_DRR_LIMIT) & (np.minimum(prev, nxt) > slope + LT_C2)
         )
+        s22 = np.where(drr_n >= 0, np.minimum(nxt, nxt2), np.maximum(nxt, nxt2))
     return SegmentFeatures(drr_n=drr_n, mrr_n=mrr_n, th2_ms=th2, median_ms=med, s22=s22, ectopic=ectopic)
 
 
@@ -188,11 +247,11 @@ def classify_segment(
     cand_mask = (np.abs(f.drr_n[begin:end]) > LT_DRR_LIMIT) | (np.abs(f.mrr_n[begin:end]) > LT_MRR_LIMIT)
     cand_mask |= ect_arr[begin:end]
     cand_mask[: hi - begin - 1] |= ect_arr[begin + 1 : hi]
-    cands = (np.flatnonzero(cand_mask) + begin).tolist()
+    cands = (cand_mask.nonzero()[0] + begin).tolist()
     ptr = 0
     i = begin
     while True:
-        if pending == BeatLabel.NORMAL:
+        if pending == _NORMAL:
             while ptr < len(cands) and cands[ptr] < i:
                 ptr += 1
             if ptr == len(cands):
@@ -203,18 +262,18 @@ def classify_segment(
         if pending == AFTER_ECTOPIC_PAIR:
             # the dRR returning to baseline after a compensatory pause closes the same NPN/PNP pattern;
             # it is not a new ectopic beat unless it starts a new pair
-            pending = BeatLabel.NORMAL
+            pending = _NORMAL
             after_pair = True
         else:
             after_pair = False
         if pending:
             labels[i - begin] = pending
-            pending = AFTER_ECTOPIC_PAIR if pending == BeatLabel.ECTOPIC_COMPENSATORY else BeatLabel.NORMAL
+            pending = AFTER_ECTOPIC_PAIR if pending == _ECTOPIC_COMPENSATORY else _NORMAL
         elif i + 1 < n and ect_arr[i + 1]:
-            labels[i - begin] = BeatLabel.ECTOPIC
-            pending = BeatLabel.ECTOPIC_COMPENSATORY
+            labels[i - begin] = _ECTOPIC
+            pending = _ECTOPIC_COMPENSATORY
         elif ect_arr[i] and not after_pair:
-            labels[i - begin] = BeatLabel.ECTOPIC
+            labels[i - begin] = _ECTOPIC
         elif not after_pair:
             code, pending = _classify_long_short(rr, f, i, n)
             labels[i - begin] = code
@@ -229,18 +288,18 @@ def _classify_long_short(rr: FloatArray, f: SegmentFeatures, i: int, n: int) -> 
     is_short = d < -LT_DRR_LIMIT and s22 > LT_DRR_LIMIT
     big_m = abs(m) > LT_MRR_LIMIT
     if not (is_long or is_short or big_m):
-        return BeatLabel.NORMAL, BeatLabel.NORMAL
+        return _NORMAL, _NORMAL
     rr_i, med_i, th2_i = float(rr[i]), float(f.median_ms[i]), float(f.th2_ms[i])
     k = _n_split(rr_i, med_i)
     missed = k >= 2 and abs(rr_i / k - med_i) < th2_i
     extra = i + 1 < n and abs(rr_i + float(rr[i + 1]) - med_i) < th2_i
     if is_short and extra:
-        return BeatLabel.EXTRA, BeatLabel.EXTRA_MERGED
+        return _EXTRA, _EXTRA_MERGED
     if is_long and missed:
-        return BeatLabel.MISSED, BeatLabel.NORMAL
+        return _MISSED, _NORMAL
     if is_long or (big_m and m > 0):
-        return BeatLabel.LONG, BeatLabel.NORMAL
-    return BeatLabel.SHORT, BeatLabel.NORMAL
+        return _LONG, _NORMAL
+    return _SHORT, _NORMAL
 
 
 def correct_segment(
@@ -257,7 +316,7 @@ def correct_segment(
     lab = labels.tolist()
     n = rr.size
     reach = LT_INTERP_REACH_BEATS
-    flagged = np.flatnonzero(labels[begin - labels_offset : end - labels_offset]) + begin
+    flagged = labels[begin - labels_offset : end - labels_offset].nonzero()[0] + begin
     for i in flagged.tolist():
         code = lab[i - labels_offset]
         j = i - begin
@@ -266,7 +325,7 @@ def correct_segment(
                 (
                     k
                     for k in range(i - 1, max(i - reach, 0) - 1, -1)
-                    if k - labels_offset >= 0 and lab[k - labels_offset] == BeatLabel.NORMAL
+                    if k - labels_offset >= 0 and lab[k - labels_offset] == _NORMAL
                 ),
                 None,
             )
@@ -274,7 +333,7 @@ def correct_segment(
                 (
                     k
                     for k in range(i + 1, min(i + reach, n - 1) + 1)
-                    if k - labels_offset < len(lab) and lab[k - labels_offset] == BeatLabel.NORMAL
+                    if k - labels_offset < len(lab) and lab[k - labels_offset] == _NORMAL
                 ),
                 None,
             )
@@ -286,13 +345,13 @@ def correct_segment(
                 vals[j] = rr[right]
             else:
                 vals[j] = med[i]
-        elif code == BeatLabel.MISSED:
+        elif code == _MISSED:
             k = _n_split(float(rr[i]), float(med[i]))
             counts[j] = k
             vals[j] = rr[i] / k
-        elif code == BeatLabel.EXTRA:
+        elif code == _EXTRA:
             vals[j] = rr[i] + rr[i + 1]
-        elif code == BeatLabel.EXTRA_MERGED:
+        elif code == _EXTRA_MERGED:
             counts[j] = 0
     source = np.repeat(np.arange(begin, end, dtype=np.int64), counts)
     return np.repeat(vals, counts), source

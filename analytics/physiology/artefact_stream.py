@@ -36,6 +36,7 @@ from analytics.physiology.const import LT_INTERP_REACH_BEATS
 from analytics.physiology.errors import InvalidInputError
 
 DEFAULT_BLOCK_BEATS = 128
+_INF = math.inf
 _STATE_VERSION = 1
 
 
@@ -55,6 +56,21 @@ class CorrectedBeats:
 
 class StreamingRrCorrector:
     """Per-patient incremental artefact correction; see the module docstring for the delay."""
+
+    __slots__ = (
+        "_block",
+        "_counts_cache",
+        "_flushed",
+        "_label_counts",
+        "_label_frontier",
+        "_labels",
+        "_labels_base",
+        "_n",
+        "_n_output",
+        "_pending",
+        "_raw",
+        "_raw_base",
+    )
 
     def __init__(self, block_beats: int = DEFAULT_BLOCK_BEATS) -> None:
         if block_beats < 1:
@@ -85,7 +101,10 @@ class StreamingRrCorrector:
     @property
     def pending_beats(self) -> int:
         """Raw intervals received but not yet emitted (the current delay in beats)."""
-        return self._n - self.n_final
+        if self._flushed:
+            return 0
+        final = self._label_frontier - LT_INTERP_REACH_BEATS  # n_final, inlined: read by every snapshot
+        return self._n - final if final > 0 else self._n
 
     def counts(self) -> ArtefactCounts:
         """Artefact events among the finalised (labelled) intervals."""
@@ -111,14 +130,14 @@ class StreamingRrCorrector:
         """
         if self._flushed:
             raise InvalidInputError("corrector was flushed; start a new one for a new session")
-        values = [float(v) for v in rr_ms]
+        values = list(map(float, rr_ms))
         for v in values:
-            if not 0.0 < v < math.inf:  # checked before any is kept, so a bad reading changes nothing
+            if not 0.0 < v < _INF:  # checked before any is kept, so a bad reading changes nothing
                 raise InvalidInputError(f"rr_ms must be finite and positive, got {v!r}")
         self._raw.extend(values)
-        self._n += len(values)
-        if self._n - self._label_frontier < self._block + SEGMENT_MARGIN_BEATS:
-            return _EMPTY
+        n = self._n = self._n + len(values)
+        if n - self._label_frontier < self._block + SEGMENT_MARGIN_BEATS:
+            return _EMPTY  # the common case: one reading's 1-3 beats, no block complete yet
         chunks: list[CorrectedBeats] = []
         while self._n - self._label_frontier >= self._block + SEGMENT_MARGIN_BEATS:
             chunks.append(self._process(self._label_frontier + self._block, at_end=False))

@@ -15,8 +15,11 @@ import numpy as np
 
 from analytics.physiology.artefact_stream import CorrectedBeats
 from analytics.physiology.const import RHYTHM_WINDOW_BEATS
-from analytics.physiology.rhythm import RhythmDebouncer, score_window
+from analytics.physiology.rhythm import RhythmDebouncer, window_verdict
 from analytics.physiology.snapshot import ARTEFACT_WINDOW_BEATS, HRV_WINDOW_BEATS, recent_rest_hrv
+
+_StateArrays = tuple[tuple[float, ...], tuple[bool, ...], tuple[float, ...], tuple[bool, ...]]
+"""Recent HRV beats, recent corrected flags, and the beats and flags of the unfinished rhythm window."""
 
 
 class BeatFeatures:
@@ -32,6 +35,7 @@ class BeatFeatures:
         "_rest_level",
         "_rr",
         "_rr_corr",
+        "_state_arrays",
         "windows",
     )
 
@@ -47,6 +51,8 @@ class BeatFeatures:
         self._first_beat = 0
         self.windows = 0
         """Rhythm windows scored so far."""
+        # the beat lists of to_state(), as tuples: they change once per chunk, the state is written every few s
+        self._state_arrays: _StateArrays | None = None
 
     def add(self, beats: CorrectedBeats) -> None:
         """Take a chunk of finalised corrected beats."""
@@ -58,17 +64,20 @@ class BeatFeatures:
         self._art.extend(corr)
         self._art_rate = sum(self._art) / len(self._art)
         self._hrv_cache = None
+        self._state_arrays = None
         self._rr.extend(vals)
         self._rr_corr.extend(corr)
         w = RHYTHM_WINDOW_BEATS
-        while len(self._rr) >= w:
-            win = score_window(
-                np.asarray(self._rr[:w]), np.asarray(self._rr_corr[:w], dtype=np.bool_), self._first_beat
-            )
-            self._deb.step(win)
-            self.windows += 1
-            self._first_beat += w
-            del self._rr[:w], self._rr_corr[:w]
+        n_windows = len(self._rr) // w
+        if n_windows:
+            # window_verdict: the debouncer needs only score_window's eligible/irregular, cheaper to decide alone
+            rr = np.array(self._rr[: n_windows * w], dtype=np.float64)
+            corrected = np.array(self._rr_corr[: n_windows * w], dtype=np.bool_)
+            for k in range(0, n_windows * w, w):
+                self._deb.observe(window_verdict(rr[k : k + w], corrected[k : k + w]))
+            self.windows += n_windows
+            self._first_beat += n_windows * w
+            del self._rr[: n_windows * w], self._rr_corr[: n_windows * w]
 
     @property
     def artefact_rate(self) -> float:
@@ -87,14 +96,17 @@ class BeatFeatures:
         return self._hrv_cache
 
     def to_state(self) -> dict[str, Any]:
-        """JSON-compatible state."""
+        """JSON-compatible state; its sequences are tuples shared by the calls between two chunks (immutable)."""
+        if self._state_arrays is None:
+            self._state_arrays = (tuple(self._hrv), tuple(self._art), tuple(self._rr), tuple(self._rr_corr))
+        hrv, art, rr, rr_corr = self._state_arrays
         return {
             "rest_level": self._rest_level,
-            "hrv": list(self._hrv),
-            "art": list(self._art),
+            "hrv": hrv,
+            "art": art,
             "deb": self._deb.to_state(),
-            "rr": list(self._rr),
-            "rr_corr": list(self._rr_corr),
+            "rr": rr,
+            "rr_corr": rr_corr,
             "first_beat": self._first_beat,
             "windows": self.windows,
         }

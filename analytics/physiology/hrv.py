@@ -60,15 +60,29 @@ def time_domain_hrv(nn_ms: npt.ArrayLike) -> TimeDomainHrv:
     if nn.size < MIN_HRV_BEATS:
         raise InsufficientDataError(f"time-domain HRV needs >= {MIN_HRV_BEATS} intervals, got {nn.size}")
     diffs = np.diff(nn)
+    sdnn, rmssd = sdnn_rmssd_ms(nn)
     return TimeDomainHrv(
         n_beats=int(nn.size),
         duration_s=float(nn.sum() / MS_PER_S),
         mean_nn_ms=float(nn.mean()),
-        sdnn_ms=float(nn.std(ddof=1)),
-        rmssd_ms=float(np.sqrt(np.mean(diffs * diffs))),
+        sdnn_ms=sdnn,
+        rmssd_ms=rmssd,
         pnn50_pct=float(100.0 * np.count_nonzero(np.abs(diffs) > NN50_THRESHOLD_MS) / diffs.size),
         mean_hr_bpm=float(np.mean(MS_PER_MIN / nn)),
     )
+
+
+def sdnn_rmssd_ms(nn: FloatArray) -> tuple[float, float]:
+    """SDNN (ddof = 1) and RMSSD (ms) of at least two validated NN intervals, as :func:`time_domain_hrv` reports them.
+
+    The arithmetic of ``nn.std(ddof=1)`` and ``sqrt(mean(diff(nn) ** 2))`` spelled out (numpy's pairwise sums, one
+    division, a correctly rounded square root), so the values are the same floats without numpy's per-call
+    overhead of ``std`` and ``mean``: the live path recomputes resting HRV once per block of corrected beats.
+    """
+    n = nn.size
+    dev = nn - float(nn.sum()) / n
+    diffs = nn[1:] - nn[:-1]
+    return math.sqrt(float((dev * dev).sum()) / (n - 1)), math.sqrt(float((diffs * diffs).sum()) / (n - 1))
 
 
 def beat_times_s(rr_ms: npt.ArrayLike, start_s: float = 0.0) -> FloatArray:

@@ -126,21 +126,50 @@ def score_window(rr_ms: FloatArray, corrected: npt.NDArray[np.bool_], first_beat
        KhanhLinh-2904/Automatic_AF_Detection).
     .. [2] Lake DE, Moorman JR. Am J Physiol Heart Circ Physiol 2011;300:H319-H325 (COSEn > -1.4).
     """
-    # plain sums and dot products: np.mean's overhead dominates on 64 values, and this runs per window live
     n = rr_ms.size
-    mean = float(rr_ms.sum()) / n
-    d = rr_ms[1:] - rr_ms[:-1]
-    nrmssd = math.sqrt(float(d @ d) / d.size) / mean
+    mean, trend = _mean_and_trend(rr_ms)
+    nrmssd, d = _normalised_rmssd(rr_ms, mean)
     tpr = int(np.count_nonzero(d[:-1] * d[1:] < 0)) / (n - 2)
     she = shannon_entropy_normalised(rr_ms)
     cosen = coefficient_of_sample_entropy(rr_ms, mean_ms=mean)
-    half = n // 2
-    trend = abs(float(rr_ms[:half].sum()) / half - float(rr_ms[half:].sum()) / (n - half)) / mean
     steady = trend < RHYTHM_MAX_TREND_FRACTION
     corrected_fraction = int(np.count_nonzero(corrected)) / n
     eligible = steady and corrected_fraction <= RHYTHM_MAX_CORRECTED_FRACTION
     irregular = nrmssd > DASH_NRMSSD_MIN and she > DASH_SHANNON_MIN and cosen > COSEN_MIN
     return RhythmWindow(first_beat, n, mean, nrmssd, tpr, she, cosen, corrected_fraction, steady, eligible, irregular)
+
+
+def window_verdict(rr_ms: FloatArray, corrected: npt.NDArray[np.bool_]) -> bool | None:
+    """What :func:`score_window` tells the debouncer: None for an ineligible window, else ``irregular``.
+
+    The same values and tests as :func:`score_window`, in an order that stops as soon as the answer is known:
+    eligibility first, then the normalised RMSSD, and the Shannon entropy and COSEn (most of the cost) only
+    when the RMSSD test passes, which sinus rhythm rarely does. The live screen calls it for every window.
+    """
+    n = rr_ms.size
+    mean, trend = _mean_and_trend(rr_ms)
+    if not trend < RHYTHM_MAX_TREND_FRACTION or int(np.count_nonzero(corrected)) / n > RHYTHM_MAX_CORRECTED_FRACTION:
+        return None
+    return (
+        _normalised_rmssd(rr_ms, mean)[0] > DASH_NRMSSD_MIN
+        and shannon_entropy_normalised(rr_ms) > DASH_SHANNON_MIN
+        and coefficient_of_sample_entropy(rr_ms, mean_ms=mean) > COSEN_MIN
+    )
+
+
+def _mean_and_trend(rr_ms: FloatArray) -> tuple[float, float]:
+    """Mean RR and the relative difference between the means of the window's two halves (steady-state test)."""
+    # plain sums and dot products: np.mean's overhead dominates on 64 values, and this runs per window live
+    n = rr_ms.size
+    mean = float(rr_ms.sum()) / n
+    half = n // 2
+    return mean, abs(float(rr_ms[:half].sum()) / half - float(rr_ms[half:].sum()) / (n - half)) / mean
+
+
+def _normalised_rmssd(rr_ms: FloatArray, mean: float) -> tuple[float, FloatArray]:
+    """RMSSD / mean RR, and the successive differences."""
+    d = rr_ms[1:] - rr_ms[:-1]
+    return math.sqrt(float(d @ d) / d.size) / mean, d
 
 
 class RhythmDebouncer:
@@ -153,12 +182,16 @@ class RhythmDebouncer:
 
     def step(self, window: RhythmWindow) -> bool:
         """Feed one window; returns the flag state after it."""
-        if not window.eligible:
+        return self.observe(window.irregular if window.eligible else None)
+
+    def observe(self, irregular: bool | None) -> bool:
+        """Feed one window's verdict (None: ineligible, see :func:`window_verdict`); returns the flag state."""
+        if irregular is None:
             return self.flagged
-        if window.irregular != self.flagged:
+        if irregular != self.flagged:
             self._run += 1
             if self._run >= self.n_windows:
-                self.flagged = window.irregular
+                self.flagged = irregular
                 self._run = 0
         else:
             self._run = 0

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 
 from analytics.physiology.artefacts import ArtefactCounts
 from analytics.physiology.const import MS_PER_MIN
-from analytics.physiology.hrv import time_domain_hrv
+from analytics.physiology.hrv import sdnn_rmssd_ms
 from analytics.physiology.phases import Phase
 from analytics.physiology.prescription import (
     IntensityMethod,
@@ -37,7 +38,7 @@ ARTEFACT_WINDOW_BEATS = 64
 """Artefact rate for signal quality: share of the last 64 finalised beats that were corrected."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: built for every patient every second, see analytics.physiology.frozen
 class StreamSnapshot:
     """One patient's live features at one second."""
 
@@ -82,19 +83,26 @@ def recent_rest_hrv(nn_ms: list[float], rest_level_bpm: float) -> tuple[float, f
     .. [1] Task Force of the ESC and NASPE. Circulation 1996;93:1043-1065 (resting short-term HRV).
     .. [2] CLINICAL.md 2.6: rest windows, not exercise.
     """
-    nn = np.asarray(nn_ms[-HRV_WINDOW_BEATS:], dtype=np.float64)
-    if nn.size < MIN_STREAM_HRV_BEATS:
+    window = nn_ms[-HRV_WINDOW_BEATS:]
+    n = len(window)
+    if n < MIN_STREAM_HRV_BEATS:
         return math.nan, math.nan, 0
-    csum = np.concatenate([[0.0], np.cumsum(nn)])
-    idx = np.arange(1, nn.size + 1)
-    lo = np.maximum(idx - REST_CHECK_BEATS, 0)
-    mean_hr = MS_PER_MIN * (idx - lo) / (csum[idx] - csum[lo])  # trailing 10-beat mean HR
+    # prefix sums in np.cumsum's order (sequential), so every mean below is the same float as a vectorised one
+    csum = list(accumulate(window, initial=0.0))
+    # Fast exit, exact: while exercising, one of the last MIN_STREAM_HRV_BEATS beats is active (usually the last),
+    # so the trailing run at rest is too short. Called once per block of finalised beats on the live path.
+    for idx in range(n, n - MIN_STREAM_HRV_BEATS, -1):
+        lo = max(idx - REST_CHECK_BEATS, 0)
+        if MS_PER_MIN * (idx - lo) / (csum[idx] - csum[lo]) > rest_level_bpm:
+            return math.nan, math.nan, 0
+    sums = np.array(csum)
+    idx_a = np.arange(1, n + 1)
+    lo_a = np.maximum(idx_a - REST_CHECK_BEATS, 0)
+    mean_hr = MS_PER_MIN * (idx_a - lo_a) / (sums[idx_a] - sums[lo_a])  # trailing 10-beat mean HR
     active = np.flatnonzero(mean_hr > rest_level_bpm)
-    tail = nn[int(active[-1]) + 1 :] if active.size else nn
-    if tail.size < MIN_STREAM_HRV_BEATS:
-        return math.nan, math.nan, 0
-    h = time_domain_hrv(tail)
-    return h.rmssd_ms, h.sdnn_ms, int(tail.size)
+    tail = np.array(window[int(active[-1]) + 1 :] if active.size else window, dtype=np.float64)
+    sdnn, rmssd = sdnn_rmssd_ms(tail)  # tail has >= MIN_STREAM_HRV_BEATS beats: the loop above checked them
+    return rmssd, sdnn, int(tail.size)
 
 
 def prescription_to_state(p: Prescription) -> dict[str, Any]:

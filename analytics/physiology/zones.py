@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from analytics.physiology.arrays import as_float_array
 from analytics.physiology.const import HR_SAMPLE_PERIOD_S
+from analytics.physiology.frozen import build_frozen
 from analytics.physiology.prescription import Prescription
 
 ZoneArray = npt.NDArray[np.int8]
@@ -72,7 +73,7 @@ def band_percent(hr_bpm: float, p: Prescription) -> float:
     return 100.0 * (hr_bpm - p.target_low_bpm) / (p.target_high_bpm - p.target_low_bpm)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: built every second by the live path, see analytics.physiology.frozen
 class TimeInZones:
     """Seconds spent in each :class:`Zone` and the adherence figures derived from them."""
 
@@ -94,8 +95,16 @@ def time_in_zones_from_counts(
     secs = tuple([c * sample_period_s for c in counts]) if sample_period_s != 1.0 else tuple(map(float, counts))
     in_band = secs[3]  # Zone.IN_BAND
     valid = sum(secs) - secs[0]
-    return TimeInZones(
-        secs, valid, in_band, secs[5], 100.0 * in_band / valid if valid > 0 else None, not p.beta_blocked
+    return build_frozen(
+        TimeInZones,
+        {
+            "seconds_by_zone": secs,
+            "valid_s": valid,
+            "in_band_s": in_band,
+            "above_ceiling_s": secs[5],
+            "in_band_pct": 100.0 * in_band / valid if valid > 0 else None,
+            "band_is_primary": not p.beta_blocked,
+        },
     )
 
 
