@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 # After a batch of a table collided with stored rows (a replay), merge this many batches before trying plain COPY
 # again, so that a replay does not pay for a failed COPY on every batch.
 MERGE_AFTER_CONFLICT_BATCHES = 20
+# Decoding hands the event loop back to the writer after this many messages (a few milliseconds of work).
+DECODE_CHUNK = 500
 TRANSIENT_DB_ERRORS = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, OSError)
 # Runs in the batch's transaction after its rows are written: (connection, the batch's events).
 AfterWrite = Callable[[AsyncConnection, Sequence[Event]], Awaitable[object]]
@@ -62,20 +64,33 @@ class SinkStats:
     per_table: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class Batch:
-    records: list[ConsumerRecord[bytes, bytes]]
-    received_ns: int
-    good: list[Decoded] = field(default_factory=list)
-    letters: list[DeadLetterV1] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     spec: TableSpec
     event: Event
     record: ConsumerRecord[bytes, bytes]
     row: Sequence[Any]
+
+
+# The rows of a batch, per table: one per key (a message replayed within the batch collapses onto its key).
+Tables = list[tuple[TableSpec, list[Decoded]]]
+
+
+@dataclass
+class Batch:
+    offsets: dict[TopicPartition, int]  # per partition, the offset after the batch's last message (to commit)
+    messages: int
+    received_ns: int
+    tables: Tables = field(default_factory=list)
+    letters: list[DeadLetterV1] = field(default_factory=list)
+
+
+def group_by_table(items: Iterable[Decoded]) -> Tables:
+    """Rows per table in arrival order; of several rows with one key, the last one wins."""
+    tables: dict[str, tuple[TableSpec, dict[tuple[Any, ...], Decoded]]] = {}
+    for item in items:
+        spec, rows = tables.setdefault(item.spec.table, (item.spec, {}))
+        rows[spec.conflict_key(item.row)] = item
+    return [(spec, list(rows.values())) for spec, rows in tables.values()]
 
 
 def origin_of(record: ConsumerRecord[bytes, bytes]) -> str:
@@ -124,6 +139,7 @@ class Sink:
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
         self._after_write: AfterWrite = after_write or OutboxEnqueuer()
+        self._committing: asyncio.Task[None] | None = None
         self.stats = SinkStats()
 
     async def start(self) -> None:
@@ -145,6 +161,10 @@ class Sink:
 
     async def stop(self) -> None:
         self._stopping.set()
+        try:
+            await self._settle_commit()
+        except Exception:
+            log.warning("committing the last stored batch's offsets failed; it will be re-read", exc_info=True)
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
@@ -188,72 +208,107 @@ class Sink:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+            await self._settle_commit()
 
     async def _read(self, ready: asyncio.Queue[Batch]) -> None:
         while not self._stopping.is_set():
             await asyncio.to_thread(health.beat, "sink")
-            records = await self._fill_batch()
-            if records:
-                await ready.put(self._decode(records))
+            fetched = await self._fill_batch()
+            if fetched:
+                await ready.put(await self._decode(fetched))
 
-    async def _fill_batch(self) -> list[ConsumerRecord[bytes, bytes]]:
-        """Up to ``batch_max_records``, waiting at most ``batch_wait_ms`` for the batch to fill."""
+    async def _fill_batch(self) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Up to ``batch_max_records`` per partition, waiting at most ``batch_wait_ms`` for the batch to fill."""
         assert self._consumer is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.batch_wait_ms / 1000
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while len(records) < self._settings.batch_max_records:
+        fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        count = 0
+        while count < self._settings.batch_max_records:
             remaining_ms = max(0, int((deadline - loop.time()) * 1000))
             batches = await self._consumer.getmany(
-                timeout_ms=remaining_ms, max_records=self._settings.batch_max_records - len(records)
+                timeout_ms=remaining_ms, max_records=self._settings.batch_max_records - count
             )
-            records.extend(r for part in batches.values() for r in part)
-            if remaining_ms == 0 or (records and not batches):
+            for tp, records in batches.items():
+                fetched.setdefault(tp, []).extend(records)
+                count += len(records)
+            if remaining_ms == 0 or (count and not batches):
                 break
-        return records
+        return fetched
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Decode, write, then commit one batch (retrying the write until it succeeds or we stop)."""
-        await self._store(self._decode(records))
+        fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        for r in records:
+            fetched.setdefault(TopicPartition(r.topic, r.partition), []).append(r)
+        await self._store(await self._decode(fetched))
+        await self._settle_commit()
 
-    def _decode(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> Batch:
+    async def _decode(self, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> Batch:
+        """Messages to rows, per table and key; invalid ones to dead letters.
+
+        Runs while the previous batch is being written, so it hands the event loop back every ``DECODE_CHUNK``
+        messages: the writer then never waits long for a database reply it already has.
+        """
         now = self._clock_ns()
-        batch = Batch(records=list(records), received_ns=now)
-        for record in records:
-            spec = self._by_topic[record.topic]
-            try:
-                event = decode(spec.event_type, record.value or b"")
-                batch.good.append(Decoded(spec, event, record, spec.to_row(event)))
-            except SchemaError as exc:
-                batch.letters.append(dead_letter_for(record, str(exc), now))
-            except (ValueError, OverflowError) as exc:
-                batch.letters.append(dead_letter_for(record, f"cannot store this {spec.table} message: {exc}", now))
+        batch = Batch(offsets={}, messages=0, received_ns=now)
+        tables: dict[str, tuple[TableSpec, dict[tuple[Any, ...], Decoded]]] = {}
+        budget = DECODE_CHUNK
+        for tp, records in fetched.items():
+            if not records:
+                continue
+            spec = self._by_topic[tp.topic]
+            batch.offsets[tp] = max(batch.offsets.get(tp, 0), max(r.offset for r in records) + 1)
+            batch.messages += len(records)
+            rows = tables.setdefault(spec.table, (spec, {}))[1]
+            event_type, to_row, key_of = spec.event_type, spec.copy_row, spec.conflict_key
+            for record in records:
+                try:
+                    event = decode(event_type, record.value or b"")
+                    row = to_row(event)
+                except SchemaError as exc:
+                    batch.letters.append(dead_letter_for(record, str(exc), now))
+                except (ValueError, OverflowError) as exc:
+                    reason = f"cannot store this {spec.table} message: {exc}"
+                    batch.letters.append(dead_letter_for(record, reason, now))
+                else:
+                    rows[key_of(row)] = Decoded(spec, event, record, row)
+                budget -= 1
+                if budget == 0:
+                    budget = DECODE_CHUNK
+                    await asyncio.sleep(0)
+        batch.tables = [(spec, list(rows.values())) for spec, rows in tables.values() if rows]
         return batch
 
     async def _store(self, batch: Batch) -> None:
-        refused = await self._write_with_retry(batch.good)
+        refused = await self._write_with_retry(batch.tables)
         letters = batch.letters + [dead_letter_for(d.record, reason, batch.received_ns) for d, reason in refused]
         if letters:
             await self._producer.send_many(letters)
             self.stats.dead_lettered += len(letters)
-        await self._commit(batch.records)
-        self.stats.batches += 1
-        self.stats.messages += len(batch.records)
+        # The batch is stored: commit its offsets in the background while the next batch is written. Commits stay
+        # in batch order (one at a time, the previous one settled first) and each follows its database commit.
+        await self._settle_commit()
+        self._committing = asyncio.create_task(self._commit(batch), name="sink-commit")
 
-    async def _commit(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
-        offsets: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+    async def _settle_commit(self) -> None:
+        """Wait for the offsets of the last stored batch to be committed (raises what the commit raised)."""
+        task, self._committing = self._committing, None
+        if task is not None:
+            await task
+
+    async def _commit(self, batch: Batch) -> None:
         assert self._consumer is not None
         try:
-            await self._consumer.commit(offsets)
+            await self._consumer.commit(batch.offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # A rebalance took these partitions away after the rows were stored; whoever reads them next re-reads
             # this batch, and every write is idempotent, so nothing is lost or doubled.
             log.warning("offsets not committed after a rebalance (%s); the batch will be re-read", exc)
-            return
-        self.stats.last_commit_ns = self._clock_ns()
+        else:
+            self.stats.last_commit_ns = self._clock_ns()
+        self.stats.batches += 1
+        self.stats.messages += batch.messages
 
     def _try_direct(self, spec: TableSpec) -> bool:
         """Plain COPY unless the table is derived or a recent batch of it hit existing rows (a replay is running)."""
@@ -265,53 +320,50 @@ class Sink:
             return False
         return True
 
-    async def _write_with_retry(self, items: Sequence[Decoded]) -> list[tuple[Decoded, str]]:
+    async def _write_with_retry(self, tables: Tables) -> list[tuple[Decoded, str]]:
         attempt = 0
         while True:
             try:
-                return await self._write(items)
+                return await self._write(tables)
             except TRANSIENT_DB_ERRORS as exc:
                 await self._drop_connection()
                 if self._stopping.is_set():
                     raise
                 delay = backoff_s(attempt, initial_s=self._settings.retry_initial_s, max_s=self._settings.retry_max_s)
-                log.warning("database unavailable (%s); retrying batch of %d in %.1f s", exc, len(items), delay)
+                rows = sum(len(items) for _, items in tables)
+                log.warning("database unavailable (%s); retrying batch of %d in %.1f s", exc, rows, delay)
                 self.stats.retries += 1
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def _write(self, items: Sequence[Decoded]) -> list[tuple[Decoded, str]]:
-        """One transaction for the batch; if the database refuses a row, find it and refuse only that row."""
+    async def _write(self, tables: Tables, *, top: bool = True) -> list[tuple[Decoded, str]]:
+        """One transaction for the batch; if the database refuses a row, find it by halving the batch (each part in
+        its own transaction) and refuse only that row."""
         try:
-            await self._write_all(items)
+            await self._write_all(tables)
             return []
         except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as exc:
+            items = [item for _, rows in tables for item in rows]
             if len(items) == 1:
                 return [(items[0], f"database refused the row: {exc}".strip())]
-            log.warning("database refused a row in a batch of %d (%s); isolating it", len(items), exc)
-        refused: list[tuple[Decoded, str]] = []
-        for item in items:
-            refused.extend(await self._write([item]))
-        return refused
+            if top:
+                log.warning("database refused a row in a batch of %d (%s); isolating it", len(items), exc)
+        half = len(items) // 2
+        first = await self._write(group_by_table(items[:half]), top=False)
+        return first + await self._write(group_by_table(items[half:]), top=False)
 
-    async def _write_all(self, items: Sequence[Decoded]) -> None:
-        by_spec: dict[str, tuple[TableSpec, dict[tuple[Any, ...], Sequence[Any]]]] = {}
-        for item in items:
-            spec, rows = by_spec.setdefault(item.spec.table, (item.spec, {}))
-            rows[spec.conflict_key(item.row)] = (
-                item.row
-            )  # a replayed message within one batch collapses onto its key; the last one wins
+    async def _write_all(self, tables: Tables) -> None:
         conn = await self._connection()
         async with conn.transaction():
-            for spec, rows in by_spec.values():
-                batch = list(rows.values())
+            for spec, items in tables:
+                rows = [item.row for item in items]
                 direct = self._try_direct(spec)
-                if direct and await copy_directly(conn, spec, batch):
-                    written = len(batch)
+                if direct and await copy_directly(conn, spec, rows):
+                    written = len(rows)
                 else:
                     if direct:  # rows already there: a replay; merge for a while
                         self._merge_batches_left[spec.table] = MERGE_AFTER_CONFLICT_BATCHES
-                    written = await copy_rows(conn, spec, batch)
+                    written = await copy_rows(conn, spec, rows)
                 self.stats.per_table[spec.table] = self.stats.per_table.get(spec.table, 0) + written
                 self.stats.rows_written += written
-            await self._after_write(conn, [item.event for item in items])
+            await self._after_write(conn, [item.event for _, items in tables for item in items])
