@@ -36,6 +36,7 @@ from services.api.routes import (
     patients,
     prescriptions,
     readings,
+    reports,
     sessions,
     users,
 )
@@ -81,6 +82,7 @@ ROUTERS = (
     readings.router,
     prescriptions.router,
     sessions.router,
+    reports.router,
     alerts.router,
     entries.router,
     live.router,

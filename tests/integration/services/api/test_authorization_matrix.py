@@ -287,6 +287,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "GET /api/v1/patients/{patient_id}/prescriptions/{version}": Endpoint("patient", 200, READERS, version_1),
     "GET /api/v1/patients/{patient_id}/sessions": Endpoint("patient", 200, READERS, patient),
     "GET /api/v1/sessions/{session_id}": Endpoint("patient", 200, READERS, fresh_session),
+    "GET /api/v1/sessions/{session_id}/report.pdf": Endpoint("patient", 200, READERS, fresh_session),
     "GET /api/v1/alerts": Endpoint("collection", 200, READERS),
     "GET /api/v1/alerts/{alert_id}": Endpoint("patient", 200, READERS, fresh_alert()),
     "POST /api/v1/alerts/{alert_id}/acknowledge": Endpoint("patient", 200, NURSING, fresh_alert(), lambda a, s: {}),
