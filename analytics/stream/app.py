@@ -22,6 +22,7 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import DefaultPartitioner
+from faust.exceptions import NotReady
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.cache import Entry, RuntimeCache
@@ -157,8 +158,14 @@ def create_app(
         reading that was most of the agent's own time.
         """
         producer = app.producer
-        for event in (*out.features, *out.alerts, *out.sessions):
-            await producer.send(topic_names[type(event)], patient_key, encode(event), None, None, None)
+        try:
+            for event in (*out.features, *out.alerts, *out.sessions):
+                await producer.send(topic_names[type(event)], patient_key, encode(event), None, None, None)
+        except NotReady:
+            # The worker is shutting down and faust stopped its producer before this agent: end the agent. Nothing
+            # of the batch was acknowledged, so whoever owns the partition next processes it again.
+            log.info("producer stopped while publishing; leaving the rest of the batch to the next owner")
+            raise asyncio.CancelledError from None
 
     async def store(key: bytes, entry: Entry, event: Any | None = None) -> None:
         """Write the patient's state to the table, then acknowledge the readings it includes."""
