@@ -12,7 +12,7 @@ from typing import Final
 
 from services.stack.config import LOOPBACK, StackConfig, render_server_properties, repo_root
 from services.stack.errors import StackError
-from services.stack.procs import pid_alive, port_open, run_checked, start_detached, stop_pid
+from services.stack.procs import port_open, run_checked, running, start_detached, stop_pid
 
 MARKER: Final = "kafka.Kafka"
 READY_TIMEOUT_S: Final = 90.0
@@ -129,7 +129,7 @@ def wait_ready(config: StackConfig, pid: int, timeout_s: float = READY_TIMEOUT_S
     deadline = time.monotonic() + timeout_s
     last_error = "port closed"
     while time.monotonic() < deadline:
-        if not pid_alive(pid, MARKER):
+        if not running(pid):  # not pid_alive(pid, MARKER): the command line can lag the start (see running)
             raise StackError(f"Kafka exited during start-up; see {config.logs_dir / 'kafka.out'} and kafka.log")
         if port_open(config.kafka_port):
             ok, last_error = metadata_ok(config.kafka_bootstrap)

@@ -109,36 +109,52 @@ class StackManager:
             self._secret(state, "jwt_secret")
             self._save(state)
             started: set[str] = set()
-
-            kstate = state.get("kafka", {})
-            if not kafka.metadata_ok(self.config.kafka_bootstrap)[0] or not self._owns("kafka", state):
-                if self._owns("kafka", state):
-                    kafka.stop(int(kstate["pid"]))
-                pid, cluster_id = kafka.start(self.config, kstate.get("cluster_id"))
-                state["kafka"] = {
-                    "pid": pid,
-                    "cluster_id": cluster_id,
-                    "port": self.config.kafka_port,
-                    "controller_port": self.config.kafka_controller_port,
-                }
-                self._save(state)
-                kafka.wait_ready(self.config, pid)
-                started.add("kafka")
-
-            if not self._owns("postgres", state) or not postgres.health(self.config, pg_app)[0]:
-                postgres.ensure_timescaledb(self.config)
-                postgres.init_cluster(self.config, pg_super)
-                pid_now = postgres.postmaster_pid(self.config)
-                if not (pid_now and pid_alive(pid_now, postgres.MARKER)):
-                    pid_now = postgres.start(self.config)
-                    started.add("postgres")
-                state["postgres"] = {"pid": pid_now, "port": self.config.pg_port}
-                self._save(state)
-                postgres.bootstrap_database(self.config, pg_super, pg_app)
-                postgres.wait_ready(self.config, pg_app)
-
+            pids: dict[str, int] = {}
+            try:
+                self._start_missing(state, pg_super, pg_app, started, pids)
+            except BaseException:
+                # Leave nothing half-started behind (a broker that never became ready, a postmaster whose
+                # bootstrap failed): the caller sees the error and a clean machine.
+                if "kafka" in pids:
+                    kafka.stop(pids["kafka"])
+                if "postgres" in pids:
+                    postgres.stop(self.config, pids["postgres"])
+                raise
             self._write_env(state)
             return self._status(state, started)
+
+    def _start_missing(
+        self, state: dict[str, Any], pg_super: str, pg_app: str, started: set[str], pids: dict[str, int]
+    ) -> None:
+        """Start Kafka and PostgreSQL unless they already run for this stack; ``pids`` gets what was spawned."""
+        kstate = state.get("kafka", {})
+        if not kafka.metadata_ok(self.config.kafka_bootstrap)[0] or not self._owns("kafka", state):
+            if self._owns("kafka", state):
+                kafka.stop(int(kstate["pid"]))
+            pid, cluster_id = kafka.start(self.config, kstate.get("cluster_id"))
+            pids["kafka"] = pid
+            state["kafka"] = {
+                "pid": pid,
+                "cluster_id": cluster_id,
+                "port": self.config.kafka_port,
+                "controller_port": self.config.kafka_controller_port,
+            }
+            self._save(state)
+            kafka.wait_ready(self.config, pid)
+            started.add("kafka")
+
+        if not self._owns("postgres", state) or not postgres.health(self.config, pg_app)[0]:
+            postgres.ensure_timescaledb(self.config)
+            postgres.init_cluster(self.config, pg_super)
+            pid_now = postgres.postmaster_pid(self.config)
+            if not (pid_now and pid_alive(pid_now, postgres.MARKER)):
+                pid_now = postgres.start(self.config)
+                pids["postgres"] = pid_now
+                started.add("postgres")
+            state["postgres"] = {"pid": pid_now, "port": self.config.pg_port}
+            self._save(state)
+            postgres.bootstrap_database(self.config, pg_super, pg_app)
+            postgres.wait_ready(self.config, pg_app)
 
     def down(self, only: set[str] | None = None) -> StackStatus:
         """Stop the processes this stack started (by recorded pid); ``only`` limits it to some components."""

@@ -35,6 +35,26 @@ def pid_alive(pid: int | None, marker: str | None = None) -> bool:
     return marker in cmdline and not zombie
 
 
+def running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie, whatever its command line says.
+
+    For a process this module has just started (no pid reuse possible yet): while it is in ``execve``, or while a
+    launcher re-executes itself, ``/proc/<pid>/cmdline`` can briefly be empty or another program's, so a marker
+    check would report a healthy start as an exit.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
+    except OSError:
+        return False
+    return ") Z " not in stat
+
+
 def start_detached(argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> int:
     """Start a process in its own session, outliving this one, with stdout and stderr appended to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
