@@ -109,6 +109,7 @@ async function main() {
   if (history.points.length) hrChart($("chart"), data, { light: true, height: 280 });
   const mine = alerts.filter((a) => a.session_id == null || a.session_id === s.session_id).reverse();
   $("alerts-empty").hidden = mine.length > 0;
+  $("alerts-table").hidden = mine.length === 0; // no header row over nothing
   $("alerts-body").replaceChildren(
     ...mine.map((a) =>
       row(
@@ -126,6 +127,7 @@ async function main() {
     ...symptoms.filter(inSession).map((x) => [isoMs(x.at), x.symptoms.map(symptomLabel).join(", "), `severity ${x.severity}/10`]),
   ].sort((a, b) => a[0] - b[0]);
   $("entries-empty").hidden = entries.length > 0;
+  $("entries-table").hidden = entries.length === 0;
   $("entries-body").replaceChildren(...entries.map(([at, what, detail]) => row(timeOf(at), what, detail)));
   $("print").addEventListener("click", () => window.print());
   $("pdf").addEventListener("click", () => downloadPdf(s.session_id));
