@@ -140,6 +140,11 @@ class Kafka:
         """Records ever appended to a topic (no retention kicks in within a run)."""
         return sum((await self.end_offsets(topic)).values())
 
+    async def committed_total(self, group: str, topic: str) -> int:
+        """Offsets the group has committed on ``topic``, summed over partitions (0 where it committed nothing)."""
+        offsets = await self._admin.list_consumer_group_offsets(group)
+        return sum(max(0, meta.offset) for tp, meta in offsets.items() if tp.topic == topic)
+
     async def group_members(self, group: str) -> tuple[str, int]:
         """(state, number of members) of a consumer group."""
         for resp in await self._admin.describe_consumer_groups([group]):
@@ -741,10 +746,16 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
     i1 = sampler.mark()
     expected = gen.readings + probes
     pending_at_load_end = max(0, expected - await kafka.total(sut.dest))
-    # drain grace: until every reading has an output, or the grace period is over
+    # Drain grace: until the group has committed every reading (both the worker and the passthrough commit only
+    # what their outputs cover), or the grace period is over. Counting output records is not enough: the worker
+    # also emits tick features and replays, so the count can reach the readings' before the last ones are done.
     grace_start = time.monotonic()
+    source_total = await kafka.total(sut.source)
     while time.monotonic() - grace_start < args.grace:
-        if await kafka.total(sut.dest) >= expected:
+        if (
+            await kafka.total(sut.dest) >= expected
+            and await kafka.committed_total(sut.group, sut.source) >= source_total
+        ):
             break
         bench.check_alive(sut)
         await asyncio.sleep(0.25)
