@@ -52,54 +52,52 @@ export function applyEngine(current, a) {
   return next;
 }
 
+/** The fields both wire forms name alike; `times` are the four instants, already in ms. */
+function common(x, times) {
+  return {
+    alert_id: x.alert_id,
+    patient_id: x.patient_id,
+    rule: x.rule,
+    tier: x.tier,
+    state: x.state,
+    revision: x.revision,
+    action_seq: x.action_seq,
+    message: x.message,
+    value: x.value ?? null,
+    threshold: x.threshold ?? null,
+    ...times,
+    acked_by: x.acknowledged_by_name ?? null,
+    snoozed_by: x.snoozed_by_name ?? null,
+    snooze_reason: x.snooze_reason ?? null,
+    escalation_level: x.escalation_level ?? 0,
+    escalated_by: x.escalated_by_name ?? null,
+  };
+}
+
 /** The shared state after a clinician's action, or a stored state (AlertStateV1 from the feed). */
 export function applyState(current, s) {
-  return merge(current, {
-    alert_id: s.alert_id,
-    patient_id: s.patient_id,
-    rule: s.rule,
-    tier: s.tier,
-    state: s.state,
-    revision: s.revision,
-    action_seq: s.action_seq,
-    message: s.message,
-    value: s.value ?? null,
-    threshold: s.threshold ?? null,
-    raised_ms: ns2ms(s.raised_ns),
-    cleared_ms: ns2ms(s.cleared_ns),
-    acked_ms: ns2ms(s.acknowledged_ns),
-    acked_by: s.acknowledged_by_name ?? null,
-    snoozed_until_ms: ns2ms(s.snoozed_until_ns),
-    snoozed_by: s.snoozed_by_name ?? null,
-    snooze_reason: s.snooze_reason ?? null,
-    escalation_level: s.escalation_level ?? 0,
-    escalated_by: s.escalated_by_name ?? null,
-  });
+  return merge(
+    current,
+    common(s, {
+      raised_ms: ns2ms(s.raised_ns),
+      cleared_ms: ns2ms(s.cleared_ns),
+      acked_ms: ns2ms(s.acknowledged_ns),
+      snoozed_until_ms: ns2ms(s.snoozed_until_ns),
+    }),
+  );
 }
 
 /** The REST form of an alert (AlertPublic, e.g. the answer to an acknowledgement). */
 export function applyPublic(current, p) {
-  return merge(current, {
-    alert_id: p.alert_id,
-    patient_id: p.patient_id,
-    rule: p.rule,
-    tier: p.tier,
-    state: p.state,
-    revision: p.revision,
-    action_seq: p.action_seq,
-    message: p.message,
-    value: p.value ?? null,
-    threshold: p.threshold ?? null,
-    raised_ms: iso2ms(p.raised_at),
-    cleared_ms: iso2ms(p.cleared_at),
-    acked_ms: iso2ms(p.acknowledged_at),
-    acked_by: p.acknowledged_by_name ?? null,
-    snoozed_until_ms: iso2ms(p.snoozed_until),
-    snoozed_by: p.snoozed_by_name ?? null,
-    snooze_reason: p.snooze_reason ?? null,
-    escalation_level: p.escalation_level ?? 0,
-    escalated_by: p.escalated_by_name ?? null,
-  });
+  return merge(
+    current,
+    common(p, {
+      raised_ms: iso2ms(p.raised_at),
+      cleared_ms: iso2ms(p.cleared_at),
+      acked_ms: iso2ms(p.acknowledged_at),
+      snoozed_until_ms: iso2ms(p.snoozed_until),
+    }),
+  );
 }
 
 const ENGINE = ["rule", "tier", "state", "revision", "message", "value", "threshold", "raised_ms", "cleared_ms"];
