@@ -108,10 +108,9 @@ class StackManager:
             pg_app = self._secret(state, "pg_app_password")
             self._secret(state, "jwt_secret")
             self._save(state)
-            started: set[str] = set()
-            pids: dict[str, int] = {}
+            pids: dict[str, int] = {}  # what this call spawned, by component
             try:
-                self._start_missing(state, pg_super, pg_app, started, pids)
+                self._start_missing(state, pg_super, pg_app, pids)
             except BaseException:
                 # Leave nothing half-started behind (a broker that never became ready, a postmaster whose
                 # bootstrap failed): the caller sees the error and a clean machine.
@@ -121,11 +120,9 @@ class StackManager:
                     postgres.stop(self.config, pids["postgres"])
                 raise
             self._write_env(state)
-            return self._status(state, started)
+            return self._status(state, set(pids))
 
-    def _start_missing(
-        self, state: dict[str, Any], pg_super: str, pg_app: str, started: set[str], pids: dict[str, int]
-    ) -> None:
+    def _start_missing(self, state: dict[str, Any], pg_super: str, pg_app: str, pids: dict[str, int]) -> None:
         """Start Kafka and PostgreSQL unless they already run for this stack; ``pids`` gets what was spawned."""
         kstate = state.get("kafka", {})
         if not kafka.metadata_ok(self.config.kafka_bootstrap)[0] or not self._owns("kafka", state):
@@ -141,7 +138,6 @@ class StackManager:
             }
             self._save(state)
             kafka.wait_ready(self.config, pid)
-            started.add("kafka")
 
         if not self._owns("postgres", state) or not postgres.health(self.config, pg_app)[0]:
             postgres.ensure_timescaledb(self.config)
@@ -150,7 +146,6 @@ class StackManager:
             if not (pid_now and pid_alive(pid_now, postgres.MARKER)):
                 pid_now = postgres.start(self.config)
                 pids["postgres"] = pid_now
-                started.add("postgres")
             state["postgres"] = {"pid": pid_now, "port": self.config.pg_port}
             self._save(state)
             postgres.bootstrap_database(self.config, pg_super, pg_app)

@@ -14,25 +14,29 @@ from pathlib import Path
 from services.stack.errors import StackError
 
 
-def pid_alive(pid: int | None, marker: str | None = None) -> bool:
-    """True when `pid` runs and, if given, its command line contains `marker` (guards against pid reuse)."""
-    if not pid or pid <= 0:
-        return False
+def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass
+        pass  # it exists; another user owns it
+    return True
+
+
+def pid_alive(pid: int | None, marker: str | None = None) -> bool:
+    """True when `pid` runs and, if given, its command line contains `marker` (guards against pid reuse)."""
+    if not pid or pid <= 0:
+        return False
     if marker is None:
-        return True
+        return _exists(pid)
+    if not running(pid):
+        return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return False
-    stat = Path(f"/proc/{pid}/stat").read_text(errors="replace") if Path(f"/proc/{pid}/stat").exists() else ""
-    zombie = ") Z " in stat
-    return marker in cmdline and not zombie
+    return marker in cmdline
 
 
 def running(pid: int) -> bool:
@@ -42,12 +46,8 @@ def running(pid: int) -> bool:
     launcher re-executes itself, ``/proc/<pid>/cmdline`` can briefly be empty or another program's, so a marker
     check would report a healthy start as an exit.
     """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _exists(pid):
         return False
-    except PermissionError:
-        return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
     except OSError:
