@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Self
 
+from ingest.aio import wait_set
 from ingest.events import DeadLetterV1
 from ingest.gateway.backoff import BackoffPolicy, backoff_delay_s
 from ingest.gateway.buffer import EVENT_TYPES, STAGE, BufferedRow, ReadingBuffer
@@ -155,11 +156,7 @@ class Forwarder:
                     attempt = 0
                     if not sent:
                         self._idle.set()
-                        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that races with the
-                        # event being set (stop() right after drain()), and the loop would never end.
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(self._idle_wait_s):
-                                await self._wake.wait()
+                        await wait_set(self._wake, self._idle_wait_s)
                         self._wake.clear()
                 except Exception as exc:
                     if _cancel_requested():

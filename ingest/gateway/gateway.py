@@ -27,6 +27,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
 from ingest import const
+from ingest.aio import wait_set
 from ingest.gateway.backoff import backoff_delay_s
 from ingest.gateway.buffer import ReadingBuffer
 from ingest.gateway.clock import Clock, SystemClock
@@ -150,9 +151,7 @@ class Gateway:
             self.last_backoff_s = delay
             self.state = GatewayState.BACKOFF
             log.info("reconnecting in %.2f s (attempt %d)", delay, attempt)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._stop.wait()
+            await wait_set(self._stop, delay)
         self.state = GatewayState.STOPPED
 
     async def _until_stopped(self, awaitable: Awaitable[T]) -> T:

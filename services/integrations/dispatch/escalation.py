@@ -26,6 +26,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
+from ingest.aio import wait_set
 from ingest.producer import EventProducer
 from services.db import alerts as alerts_repo
 from services.db import audit
@@ -104,9 +105,7 @@ class EscalationScheduler:
                 except (psycopg.OperationalError, OSError) as exc:
                     log.warning("escalation scheduler: database unavailable (%s); retrying", exc)
                     await self._resign()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await stop.wait()
+                await wait_set(stop, wait)
         finally:
             await self._resign()
 

@@ -7,13 +7,13 @@ advisory locks, heartbeats by the same locks, escalation by leader election (see
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from ingest.aio import wait_set
 from ingest.kafka_config import KafkaSettings
 from ingest.producer import EventProducer
 from ingest.topics_admin import ensure_topics
@@ -96,16 +96,12 @@ class Dispatcher:
                 log.exception("%s: unexpected error; retrying in %.1f s", name, every_s)
             if busy:
                 continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(every_s):
-                    await stop.wait()
+            await wait_set(stop, every_s)
 
     async def _health(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.to_thread(health.beat, "dispatcher")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(HEALTH_BEAT_S):
-                    await stop.wait()
+            await wait_set(stop, HEALTH_BEAT_S)
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.deliverer is None or self.heartbeats is None:
