@@ -15,6 +15,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from analytics.alerts.const import CEILING_ESCALATE_S
 from tests.e2e.dashboard.conftest import LIVE, Dashboard
 from tests.e2e.dashboard.pages import WALL, axe_violations, context, screenshot, sign_in
 from tests.e2e.dashboard.sim import FAST_BREACH
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240), pytest.mark.asyncio(loo
 
 BREACH_PATIENT = "sim-051"
 LATENCY_LIMIT_MS = 2000
+ACTIONS_TAKE_S = 30  # snooze, cancel, acknowledge on two walls: a few seconds, far longer on a loaded machine
 
 # Records, in the page, when each alert element first appears on a tile (the moment it is on screen, give or take
 # the next paint), so that the test times what the nurse sees, not what the app says about itself.
@@ -168,18 +170,42 @@ async def test_a_ceiling_breach_alarms_within_2_s_and_is_acknowledged_for_everyo
     await other_item.wait_for(timeout=15_000)
     assert await other_item.get_attribute("data-state") == "attention"
 
+    # The cue rises to a nurse alert CEILING_ESCALATE_S after the breach began, and a rise withdraws snoozes and
+    # acknowledgements given for the lower tier. When the machine is slow enough that the actions below could
+    # straddle the rise, act after it instead, so each step has one expected outcome.
+    since_ns = int(alert.alert_id.rsplit(":", 1)[1])
+    rise_in_s = CEILING_ESCALATE_S - (time.time_ns() - since_ns) / 1e9
+    if rise_in_s < ACTIONS_TAKE_S:
+        print(f"\nthe tier rises in {rise_in_s:.0f} s: acting on the nurse alert after it")
+        for p in (page, other):
+            await p.wait_for_function(
+                f"document.querySelector('li[data-alert-id=\"{alert.alert_id}\"]')?.dataset.tier === 'nurse'",
+                timeout=(max(rise_in_s, 0) + 15) * 1000,
+            )
+
     # The second nurse snoozes it for 5 minutes: both walls show who snoozed it, and the first nurse's goes quiet.
     await other_item.locator('button[data-action="snooze"]').click()
     await other.locator("#snooze-dialog[open]").wait_for()
     await other.select_option("#snooze-minutes", "5")
     await other.click('#snooze-dialog button[value="snooze"]')
-    await page.wait_for_function(
-        f"""() => {{
-             const li = document.querySelector('{item}');
-             return li.dataset.state === 'snoozed' && li.textContent.includes('Snoozed by Nurse Ben Larsen');
-           }}""",
-        timeout=15_000,
-    )
+    try:
+        await page.wait_for_function(
+            f"""() => {{
+                 const li = document.querySelector('{item}');
+                 return li.dataset.state === 'snoozed' && li.textContent.includes('Snoozed by Nurse Ben Larsen');
+               }}""",
+            timeout=15_000,
+        )
+    except PlaywrightTimeoutError:
+        server = (await d.api("GET", f"/api/v1/alerts/{alert.alert_id}", "nurse1")).json()
+        mine = await page.evaluate(DIAGNOSE, [BREACH_PATIENT, alert.alert_id])
+        theirs = await other.evaluate(DIAGNOSE, [BREACH_PATIENT, alert.alert_id])
+        notice = await other.text_content("#notice")
+        pytest.fail(
+            f"the first nurse's wall does not show the second nurse's snooze "
+            f"({(time.time_ns() - since_ns) / 1e9:.0f} s after the breach began): server {server}; "
+            f"nurse1's wall {mine}; nurse2's wall {theirs}; nurse2's notice {notice!r}"
+        )
     assert await page.get_attribute(tile, "data-alert-state") == "snoozed"
     # Any nurse may cancel someone else's snooze; the alert alarms again at once.
     await page.locator(f'{item} button[data-action="unsnooze"]').click()
