@@ -61,6 +61,7 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from analytics.events import FeaturesV1
+from analytics.stream.bundler import bundle_topic_name
 from bench import common
 from ingest.events import SensorHrV1
 from ingest.kafka_config import KafkaSettings
@@ -558,6 +559,9 @@ class Sut:
     source: str
     dest: str
     procs: list[Proc]
+    # (consumer group, topic) of each stage, in order: done when every stage has committed its topic's end. The
+    # worker has two: its bundler reads the sensor topic, its faust agent the bundle topic.
+    stages: list[tuple[str, str]]
 
 
 class Bench:
@@ -581,6 +585,10 @@ class Bench:
         source = prefix + SensorHrV1.TOPIC
         procs: list[Proc] = []
         self.kafka.groups.append(group)
+        stages = [(group, source)]
+        if kind == "worker":
+            stages = [(f"{group}-bundler", source), (group, bundle_topic_name(group))]
+            self.kafka.groups.append(f"{group}-bundler")
         for i in range(self.args.workers):
             name = f"{group.removeprefix(self.kafka.root)}-{i + 1}"
             if kind == "worker":
@@ -607,7 +615,7 @@ class Bench:
             proc = Proc(name, cmd, env, self.log_dir, cwd=self.worker_cwd if kind == "worker" else REPO)
             procs.append(proc)
             self.procs.append(proc)
-        return Sut(kind, group, source, dest or prefix + FeaturesV1.TOPIC, procs)
+        return Sut(kind, group, source, dest or prefix + FeaturesV1.TOPIC, procs, stages)
 
     def stop_sut(self, sut: Sut) -> list[int | None]:
         return [p.stop() for p in sut.procs]
@@ -750,12 +758,8 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
     # what their outputs cover), or the grace period is over. Counting output records is not enough: the worker
     # also emits tick features and replays, so the count can reach the readings' before the last ones are done.
     grace_start = time.monotonic()
-    source_total = await kafka.total(sut.source)
     while time.monotonic() - grace_start < args.grace:
-        if (
-            await kafka.total(sut.dest) >= expected
-            and await kafka.committed_total(sut.group, sut.source) >= source_total
-        ):
+        if await kafka.total(sut.dest) >= expected and await all_committed(kafka, sut):
             break
         bench.check_alive(sut)
         await asyncio.sleep(0.25)
@@ -842,6 +846,15 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
         "generator": gen_report,
         "logs": {p.name: p.tail(8) for p in sut.procs},
     }
+
+
+async def all_committed(kafka: Kafka, sut: Sut) -> bool:
+    """Whether every stage has committed up to its topic's end (checked in order, so a stage's input is complete
+    by the time it is checked)."""
+    for group, topic in sut.stages:
+        if await kafka.committed_total(group, topic) < await kafka.total(topic):
+            return False
+    return True
 
 
 async def drain_phase(bench: Bench, backlog_prefix: str, backlog_readings: int, kind: str, tag: str) -> dict[str, Any]:

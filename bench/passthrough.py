@@ -1,10 +1,10 @@
 """Baseline for the stream benchmark: a bare aiokafka consume-and-produce passthrough.
 
-It does what the faust worker does minus the work: consumes the sensor topic in a consumer group, produces every
-value unchanged to the output topic with the same key, and commits the way the worker does (at-least-once):
-records are produced as they arrive, and every ``--commit-interval`` seconds a background commit waits for the
-acknowledgements of everything sent so far (``acks=all``, idempotent) and then commits the offsets it covered.
-A send that fails stops the process without committing, so its input is replayed by the next member of the group.
+It does what the worker does minus the work: consumes the sensor topic in a consumer group, produces every value
+unchanged to the output topic with the same key, and commits the way the worker's first stage (the bundler) does,
+with the same :class:`~analytics.stream.commits.Committer` (at-least-once): records are produced as they arrive,
+and every ``--commit-interval`` seconds a background commit waits for the acknowledgements of everything sent so
+far (``acks=all``, idempotent) and then commits the offsets it covered.
 
 Run as a separate process (the benchmark starts it)::
 
@@ -21,71 +21,10 @@ import contextlib
 import signal
 import sys
 import time
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-
-class _Committer:
-    """Tracks produced-but-unacknowledged sends and the offsets they cover; commits after they are all acked.
-
-    Like faust's commit loop, a commit runs in the background while consumption goes on: it takes the sends made
-    so far, waits for every acknowledgement and then commits the offsets those sends covered.
-    """
-
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self._consumer = consumer
-        self._pending: list[asyncio.Future[Any]] = []
-        self._offsets: dict[TopicPartition, int] = {}
-        self._task: asyncio.Task[None] | None = None
-        self.committed = 0
-        self.produced = 0
-
-    def track(self, tp: TopicPartition, offset: int, future: asyncio.Future[Any]) -> None:
-        self._pending.append(future)
-        self._offsets[tp] = offset + 1
-        self.produced += 1
-
-    def start(self) -> None:
-        """Begin a background commit of everything sent so far (unless one is still running)."""
-        if self._task is not None:
-            if not self._task.done():
-                return
-            self._task.result()  # a failed send or commit stops the process: its input is replayed
-        pending, offsets = self._pending, self._offsets
-        self._pending, self._offsets = [], {}
-        self._task = asyncio.create_task(self._commit(pending, offsets))
-
-    async def finish(self) -> None:
-        """Wait for the running commit, then commit whatever is left (before a rebalance or at the end)."""
-        if self._task is not None:
-            await self._task
-            self._task = None
-        pending, offsets = self._pending, self._offsets
-        self._pending, self._offsets = [], {}
-        await self._commit(pending, offsets)
-
-    async def _commit(self, pending: list[asyncio.Future[Any]], offsets: dict[TopicPartition, int]) -> None:
-        if pending:
-            await asyncio.gather(*pending)  # raises on the first failed send: nothing is committed then
-        assigned = self._consumer.assignment()
-        mine = {tp: off for tp, off in offsets.items() if tp in assigned}
-        if mine:
-            await self._consumer.commit(mine)
-            self.committed += 1
-
-
-class _OnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.committer: _Committer | None = None
-        self.assigned = asyncio.Event()
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        if self.committer is not None:
-            await self.committer.finish()
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.assigned.set()
+from analytics.stream.commits import CommitOnRevoke, Committer
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -93,7 +32,7 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    listener = _OnRebalance()
+    listener = CommitOnRevoke()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=args.bootstrap,
         group_id=args.group,
@@ -114,7 +53,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     await producer.start()
     await consumer.start()
-    committer = _Committer(consumer)
+    committer = Committer(consumer)
     listener.committer = committer
     consumer.subscribe([args.source], listener=listener)
     announced = False
@@ -138,7 +77,7 @@ async def run(args: argparse.Namespace) -> int:
             await consumer.stop()
         with contextlib.suppress(Exception):
             await producer.stop()
-    print(f"passthrough: produced {committer.produced}, {committer.committed} commits", file=sys.stderr)
+    print(f"passthrough: produced {committer.produced}, {committer.commits} commits", file=sys.stderr)
     return 0
 
 

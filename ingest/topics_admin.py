@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -18,15 +18,22 @@ log = logging.getLogger(__name__)
 RETENTION_MS = 7 * 24 * 3600 * 1000
 
 
+RETAINED: dict[str, str] = {"cleanup.policy": "delete", "retention.ms": str(RETENTION_MS)}
+
+
 def topic_configs(event_type: type[Event]) -> dict[str, str]:
     if event_type.COMPACTED:
         return {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
-    return {"cleanup.policy": "delete", "retention.ms": str(RETENTION_MS)}
+    return dict(RETAINED)
 
 
 async def ensure_topics(settings: KafkaSettings, event_types: Iterable[type[Event]]) -> list[str]:
     """Create missing topics for these event types; returns the names that were created."""
-    wanted = {settings.topic(t.TOPIC): t for t in event_types}
+    return await ensure_named_topics(settings, {settings.topic(t.TOPIC): topic_configs(t) for t in event_types})
+
+
+async def ensure_named_topics(settings: KafkaSettings, configs: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Create missing topics by name (``settings.partitions`` each) with these configs; returns the created names."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id=f"{settings.client_id}-admin")
     await admin.start()
     try:
@@ -36,9 +43,9 @@ async def ensure_topics(settings: KafkaSettings, event_types: Iterable[type[Even
                 name=name,
                 num_partitions=settings.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs=topic_configs(event_type),
+                topic_configs=dict(config),
             )
-            for name, event_type in wanted.items()
+            for name, config in configs.items()
             if name not in existing
         ]
         if not missing:

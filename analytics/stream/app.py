@@ -2,8 +2,10 @@
 
 Agents are thin loops around :class:`~analytics.stream.runtime.PatientRuntime`:
 
-* ``sensor-hr`` folds each reading into the patient's runtime and publishes features, alerts and session events
-  at once (latency), acknowledging readings only once the state that includes them is in the table;
+* ``sensor-hr`` takes the readings of ``sensor.hr.v1`` in bundles (one Kafka message per partition every 25 ms,
+  written by the bundler task, :mod:`analytics.stream.bundler`: faust's per-event cost is paid per bundle), folds
+  each reading into its patient's runtime and publishes features, alerts and session events at once (latency); a
+  bundle is acknowledged only once the states that include its readings are in the table;
 * ``patient-ticks`` runs the clock-driven part (signal lost, sessions ending, seconds without data) for patients
   whose straps went quiet; a 1 s timer sends it a tick per such patient, through an internal topic keyed like
   the sensor topic, so the work happens in the patient's partition (faust tables are written from events only);
@@ -25,7 +27,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from faust.exceptions import NotReady
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
-from analytics.stream.cache import Entry, RuntimeCache
+from analytics.stream.bundle import BundleError, decode_bundle
+from analytics.stream.bundler import Bundler, bundle_topic_name
+from analytics.stream.cache import Entry, Holds, RuntimeCache
 from analytics.stream.defaults import default_prescription
 from analytics.stream.faust_context import event_context
 from analytics.stream.runtime import Outputs, PatientRuntime, in_session
@@ -43,7 +47,8 @@ class StreamApp:
     """The faust app with handles on what tests and the worker need."""
 
     app: faust.App
-    sensor_topic: Any
+    sensor_topic: str  # the source topic's name; the agent reads its records from the bundle topic
+    bundle_topic: Any
     features_topic: Any
     alerts_topic: Any
     sessions_topic: Any
@@ -53,6 +58,7 @@ class StreamApp:
     states: Any
     prescriptions: Any
     cache: RuntimeCache
+    bundler: Bundler
 
 
 def _beat(path: Path) -> None:
@@ -103,7 +109,9 @@ def create_app(
             **kw,
         )
 
-    sensor_topic = raw_topic(kafka.topic(SensorHrV1.TOPIC))
+    sensor_topic = kafka.topic(SensorHrV1.TOPIC)
+    bundle_topic = raw_topic(bundle_topic_name(settings.app_id))  # created by the worker (topics_admin)
+    bundler = Bundler(settings, kafka, source=sensor_topic, dest=bundle_topic.get_topic_name())
     features_topic = raw_topic(kafka.topic(FeaturesV1.TOPIC))
     alerts_topic = raw_topic(kafka.topic(AlertV1.TOPIC))
     sessions_topic = raw_topic(kafka.topic(SessionV1.TOPIC))
@@ -121,6 +129,7 @@ def create_app(
     states = app.Table("patient-state", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
     prescriptions = app.Table("prescriptions", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
     cache = RuntimeCache(time.monotonic, settings.persist_interval_s)
+    holds = Holds()
     partitioner = DefaultPartitioner()
     sensor_stream: dict[str, Any] = {}
 
@@ -137,19 +146,32 @@ def create_app(
             rx = rx_cache[key] = decode(PrescriptionV1, raw) if raw else None
         return rx if rx is not None else default_prescription(patient_id)
 
-    async def dead_letter(event: Any, reason: str) -> None:
-        message = event.message
+    async def dead_letter(origin: str, key: bytes | None, value: bytes | None, reason: str) -> None:
         letter = DeadLetterV1(
             stage="analytics",
-            origin=f"kafka:{message.topic}/{message.partition}@{message.offset}",
+            origin=origin,
             reason=reason,
             received_time_ns=clock_ns(),
-            key=message.key.decode(errors="replace") if message.key else None,
-            payload_utf8=message.value.decode(errors="replace") if message.value else None,
+            key=key.decode(errors="replace") if key else None,
+            payload_utf8=value.decode(errors="replace") if value else None,
         )
         await deadletter_topic.send(key=letter.partition_key(), value=encode(letter))
 
+    def origin_of(event: Any) -> str:
+        message = event.message
+        return f"kafka:{message.topic}/{message.partition}@{message.offset}"
+
+    async def release(event: Any) -> None:
+        """Drop one hold on a bundle; acknowledge it when nothing holds it any more."""
+        stream = sensor_stream.get("stream")
+        if holds.release(event) and stream is not None:
+            await stream.ack(event)
+
     topic_names = {kind: topic.get_topic_name() for kind, topic in topics_by_event.items()}
+
+    def origin(partition: int, offset: int) -> str:
+        """Where a bundled reading came from (its coordinates in the sensor topic)."""
+        return f"kafka:{sensor_topic}/{partition}@{offset}"
 
     async def publish(patient_key: bytes, out: Outputs) -> None:
         """Hand the outputs to faust's producer directly (faust flushes it before committing offsets).
@@ -168,17 +190,14 @@ def create_app(
             raise asyncio.CancelledError from None
 
     async def store(key: bytes, entry: Entry, event: Any | None = None) -> None:
-        """Write the patient's state to the table, then acknowledge the readings it includes."""
+        """Write the patient's state to the table, then release the bundles whose readings it includes."""
         if event is None:
             states[key] = entry.runtime.dump()
         else:
             with event_context(event):
                 states[key] = entry.runtime.dump()
-        pending = cache.persisted(entry)
-        stream = sensor_stream.get("stream")
-        if stream is not None:
-            for ev in pending:
-                await stream.ack(ev)
+        for ev in cache.persisted(entry):
+            await release(ev)
 
     def entry_for(patient_id: str, key: bytes, partition: int) -> Entry:
         entry = cache.get(patient_id)
@@ -192,7 +211,7 @@ def create_app(
             try:
                 prescription = decode(PrescriptionV1, event.value)
             except SchemaError as exc:
-                await dead_letter(event, str(exc))
+                await dead_letter(origin_of(event), event.key, event.value, str(exc))
                 continue
             key = prescription.partition_key()
             current = prescriptions.get(key)
@@ -201,38 +220,51 @@ def create_app(
             prescriptions[key] = event.value
             rx_cache[key] = prescription
 
-    @app.agent(sensor_topic, name="sensor-hr")
-    async def on_reading(stream: Any) -> None:
-        """Readings in small batches (at most ``batch_max`` or ``batch_wait_ms``): faust's per-event cost is the
-        largest part of the worker's CPU, and a batch shares it; each reading's features are still published
-        as soon as the batch is processed (milliseconds)."""
+    @app.agent(bundle_topic, name="sensor-hr")
+    async def on_bundles(stream: Any) -> None:
+        """Bundles in small batches (at most ``batch_max`` or ``batch_wait_ms``); each reading's features are
+        published as soon as its bundle is processed (milliseconds)."""
         sensor_stream["stream"] = stream
         async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
             touched: dict[bytes, tuple[Entry, Any, bool]] = {}
             for event in events:
+                holds.hold(event)  # until the whole bundle is processed
                 try:
-                    reading = decode(SensorHrV1, event.value)
-                except SchemaError as exc:
-                    await dead_letter(event, str(exc))
-                    await stream.ack(event)
+                    records = decode_bundle(event.value or b"")
+                except BundleError as exc:
+                    await dead_letter(origin_of(event), event.key, event.value, f"not a sensor bundle: {exc}")
                     continue
-                key = reading.partition_key()
-                entry = entry_for(reading.patient_id, key, event.message.partition)
-                rx = prescription_for(reading.patient_id, key)
-                out = entry.runtime.on_reading(reading, rx, now_ns=clock_ns())
-                if out is None:  # a replayed reading the stored state already includes
-                    await stream.ack(event)
-                    continue
-                entry.pending.append(event)
-                entry.dirty = True
-                if out.rejected:
-                    await dead_letter(event, out.rejected)
-                await publish(key, out)
-                urgent = bool(out.alerts or out.sessions) or touched.get(key, (entry, event, False))[2]
-                touched[key] = (entry, event, urgent)
+                partition = event.message.partition
+                for record in records:
+                    try:
+                        reading = decode(SensorHrV1, record.value or b"")
+                    except SchemaError as exc:
+                        await dead_letter(origin(partition, record.offset), record.key, record.value, str(exc))
+                        continue
+                    key = reading.partition_key()
+                    entry = entry_for(reading.patient_id, key, partition)
+                    rx = prescription_for(reading.patient_id, key)
+                    out = entry.runtime.on_reading(reading, rx, now_ns=clock_ns())
+                    if out is None:  # a replayed reading the stored state already includes
+                        continue
+                    if not entry.pending or entry.pending[-1] is not event:
+                        entry.pending.append(event)
+                        holds.hold(event)  # until this patient's state is stored
+                    entry.dirty = True
+                    if out.rejected:
+                        await dead_letter(origin(partition, record.offset), record.key, record.value, out.rejected)
+                    await publish(key, out)
+                    urgent = bool(out.alerts or out.sessions) or touched.get(key, (entry, event, False))[2]
+                    touched[key] = (entry, event, urgent)
             for key, (entry, last_event, urgent) in touched.items():
                 if urgent or cache.due(entry):
                     await store(key, entry, last_event)
+            for event in events:
+                await release(event)
+
+    @app.task
+    async def bundle_readings() -> None:
+        await bundler.run()
 
     @app.agent(ticks_topic, name="patient-ticks")
     async def on_tick(stream: Any) -> None:
@@ -266,14 +298,16 @@ def create_app(
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers narrowly
     async def on_revoked(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[Any] = args[0] if args else set()
-        cache.drop_partitions({tp.partition for tp in revoked if tp.topic == sensor_topic.get_topic_name()})
+        lost = {tp.partition for tp in revoked if tp.topic == bundle_topic.get_topic_name()}
+        cache.drop_partitions(lost)
+        holds.drop_partitions(lost)
         rx_cache.clear()
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def on_rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         """Find patients in a session on partitions we now own, so their clocks keep ticking."""
         n = kafka.partitions
-        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == sensor_topic.get_topic_name()}
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == bundle_topic.get_topic_name()}
         found = 0
         for key, raw in states.items():
             if not in_session(raw):
@@ -288,6 +322,7 @@ def create_app(
     return StreamApp(
         app,
         sensor_topic,
+        bundle_topic,
         features_topic,
         alerts_topic,
         sessions_topic,
@@ -297,4 +332,5 @@ def create_app(
         states,
         prescriptions,
         cache,
+        bundler,
     )

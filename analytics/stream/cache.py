@@ -1,10 +1,10 @@
 """The worker's in-memory view of the patients on its partitions (plain Python, no faust).
 
 Each patient's :class:`PatientRuntime` is kept decoded between readings and written to the faust table every
-``persist_interval_s`` (and at every alert or session event). Readings are acknowledged to Kafka only after the
-state that includes them is in the table, so the committed offset never runs ahead of the stored state: after a
-crash the replacement worker restores the state and replays only readings the state has not seen (older ones
-are recognised by their sequence numbers and skipped).
+``persist_interval_s`` (and at every alert or session event). A bundle of readings is acknowledged to Kafka only
+after the states of all patients it has readings of are in the table (:class:`Holds`), so the committed offset never
+runs ahead of the stored state: after a crash the replacement worker restores the state and replays only readings
+the state has not seen (older ones are recognised by their sequence numbers and skipped).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from analytics.stream.runtime import PatientRuntime
 class Entry:
     runtime: PatientRuntime
     partition: int
-    pending: list[Any] = field(default_factory=list)  # faust events not yet acknowledged
+    pending: list[Any] = field(default_factory=list)  # faust events (bundles) with readings not yet stored
     last_persist_mono: float = 0.0
     dirty: bool = False
 
@@ -63,3 +63,35 @@ class RuntimeCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class Holds:
+    """Counts, per event, the reasons it may not be acknowledged yet (one per patient state not yet stored that
+    includes one of its readings, plus one while the event itself is being processed)."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, list[Any]] = {}  # id(event) -> [event, count]
+
+    def hold(self, event: Any) -> None:
+        held = self._held.get(id(event))
+        if held is None:
+            self._held[id(event)] = [event, 1]
+        else:
+            held[1] += 1
+
+    def release(self, event: Any) -> bool:
+        """Drop one hold; True when it was the last (the event may be acknowledged now)."""
+        held = self._held[id(event)]
+        held[1] -= 1
+        if held[1] > 0:
+            return False
+        del self._held[id(event)]
+        return True
+
+    def drop_partitions(self, partitions: set[int]) -> None:
+        """Forget events of partitions we no longer own (never acknowledged: their next owner reprocesses them)."""
+        for key in [k for k, (event, _) in self._held.items() if event.message.partition in partitions]:
+            del self._held[key]
+
+    def __len__(self) -> int:
+        return len(self._held)

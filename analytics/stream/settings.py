@@ -18,8 +18,12 @@ class WorkerSettings(BaseSettings):
     name: str = Field(default="worker-1", pattern=r"^[A-Za-z0-9._-]+$", description="unique per worker process")
     data_dir: Path = Field(default=Path(".stack/faust"), description="RocksDB tables live under <data_dir>/<name>")
     log_level: str = "info"
-    batch_max: int = Field(default=500, ge=1, le=10_000, description="readings processed together at most")
-    batch_wait_ms: int = Field(default=10, ge=1, le=1000, description="longest wait to fill a batch (adds latency)")
+    bundle_linger_ms: int = Field(
+        default=25, ge=1, le=1000, description="the bundler gathers each partition's readings this long (adds latency)"
+    )
+    bundle_max_records: int = Field(default=500, ge=1, le=10_000, description="readings in one bundle at most")
+    batch_max: int = Field(default=100, ge=1, le=10_000, description="bundles the agent processes together at most")
+    batch_wait_ms: int = Field(default=5, ge=1, le=1000, description="longest wait to fill a batch (adds latency)")
     producer_linger_ms: int = Field(
         default=5, ge=0, le=100, description="batch produced messages for up to this long (latency vs CPU)"
     )

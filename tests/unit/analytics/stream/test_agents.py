@@ -14,6 +14,7 @@ import pytest
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.app import StreamApp, create_app
+from analytics.stream.bundle import Bundled, encode_bundle
 from analytics.stream.settings import WorkerSettings
 from ingest.events import DeadLetterV1, SensorHrV1
 from ingest.kafka_config import KafkaSettings
@@ -69,12 +70,23 @@ def agent(sa: StreamApp, name: str) -> Any:
     return next(a for a in sa.app.agents.values() if a.name.endswith(name))
 
 
+def bundle(values: list[tuple[bytes, bytes]], first_offset: int = 0) -> bytes:
+    """(key, value) records of partition 0, as the bundler forwards them."""
+    return encode_bundle(0, [Bundled(first_offset + i, 0, k, v) for i, (k, v) in enumerate(values)])
+
+
+async def put_readings(sensor: Any, rs: list[SensorHrV1], per_bundle: int = 1) -> None:
+    for i in range(0, len(rs), per_bundle):
+        chunk = rs[i : i + per_bundle]
+        await sensor.put(key=None, value=bundle([(r.partition_key(), encode(r)) for r in chunk], i), partition=0)
+
+
 async def test_a_reading_becomes_a_session_and_a_feature_second(stream: tuple[StreamApp, Sent]) -> None:
     sa, sent = stream
     rs = readings("rehab_session", 5)
     async with agent(sa, "sensor-hr").test_context() as sensor:
-        for r in rs:
-            await sensor.put(key=r.partition_key(), value=encode(r))
+        await put_readings(sensor, rs[:2])  # one reading a bundle
+        await put_readings(sensor, rs[2:], per_bundle=3)  # several
     features = sent.of(sa, sa.features_topic, FeaturesV1)
     assert [f.t_s for f in features] == [r.gateway_time_ns // 1_000_000_000 for r in rs]
     assert [s.event for s in sent.of(sa, sa.sessions_topic, SessionV1)] == ["start"]
@@ -83,12 +95,25 @@ async def test_a_reading_becomes_a_session_and_a_feature_second(stream: tuple[St
 async def test_a_malformed_reading_is_dead_lettered_and_the_stream_goes_on(stream: tuple[StreamApp, Sent]) -> None:
     sa, sent = stream
     good = readings("rehab_session", 3)
+    bad = b'{"schema_version": 1, "patient_id": 5}'
+    records = [(good[0].partition_key(), encode(good[0])), (b"sim-001", bad)]
+    records += [(r.partition_key(), encode(r)) for r in good[1:]]
     async with agent(sa, "sensor-hr").test_context() as sensor:
-        await sensor.put(key=b"sim-001", value=b'{"schema_version": 1, "patient_id": 5}')
-        for r in good:
-            await sensor.put(key=r.partition_key(), value=encode(r))
+        await sensor.put(key=None, value=bundle(records, first_offset=40), partition=0)
     letters = sent.of(sa, sa.deadletter_topic, DeadLetterV1)
     assert len(letters) == 1 and "patient_id" in letters[0].reason and letters[0].stage == "analytics"
+    assert letters[0].origin == "kafka:unit-sensor.hr.v1/0@41" and letters[0].payload_utf8 == bad.decode()
+    assert len(sent.of(sa, sa.features_topic, FeaturesV1)) == len(good)
+
+
+async def test_a_malformed_bundle_is_dead_lettered_whole(stream: tuple[StreamApp, Sent]) -> None:
+    sa, sent = stream
+    good = readings("rehab_session", 2)
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        await sensor.put(key=None, value=bundle([(b"sim-001", b"{}")])[:-3], partition=0)
+        await put_readings(sensor, good)
+    letters = sent.of(sa, sa.deadletter_topic, DeadLetterV1)
+    assert len(letters) == 1 and letters[0].reason.startswith("not a sensor bundle: record 1 of 1 claims")
     assert len(sent.of(sa, sa.features_topic, FeaturesV1)) == len(good)
 
 
@@ -105,8 +130,8 @@ async def test_replayed_readings_emit_nothing_twice(stream: tuple[StreamApp, Sen
     sa, sent = stream
     rs = readings("rehab_session", 4)
     async with agent(sa, "sensor-hr").test_context() as sensor:
-        for r in rs + rs:
-            await sensor.put(key=r.partition_key(), value=encode(r))
+        await put_readings(sensor, rs, per_bundle=3)
+        await put_readings(sensor, rs, per_bundle=2)  # bundled again by a new owner after a rebalance
     assert len(sent.of(sa, sa.features_topic, FeaturesV1)) == len(rs)
     assert sent.of(sa, sa.alerts_topic, AlertV1) == []
 
@@ -120,8 +145,7 @@ async def test_a_tick_for_a_quiet_patient_raises_signal_lost(stream: tuple[Strea
         e for e in map(translator.translate, fleet.advance_to(start + 6 * 1_000_000_000)) if isinstance(e, SensorHrV1)
     ]
     async with agent(sa, "sensor-hr").test_context() as sensor:
-        for r in rs:
-            await sensor.put(key=r.partition_key(), value=encode(r))
+        await put_readings(sensor, rs)
     clock.now_ns = start + 20 * 1_000_000_000  # the strap went quiet 14 s ago
     async with agent(sa, "patient-ticks").test_context() as ticks:
         await ticks.put(key=b"sim-001", value=b"")
