@@ -14,8 +14,8 @@ value bytes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Final, NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import Final, NamedTuple, Protocol
 
 MAGIC: Final = b"CRB1"
 _HEAD = struct.Struct(">4siI")
@@ -28,16 +28,30 @@ class BundleError(ValueError):
 
 class Bundled(NamedTuple):
     offset: int
-    timestamp_ms: int
+    timestamp: int  # ms, as Kafka keeps it
     key: bytes | None
     value: bytes | None
 
 
-def encode_bundle(partition: int, records: Sequence[Bundled]) -> bytes:
+class Record(Protocol):
+    """What a bundle keeps of a Kafka record (aiokafka's ``ConsumerRecord`` has these; ``timestamp`` is in ms)."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def encode_bundle(partition: int, records: Sequence[Record]) -> bytes:
     parts: list[bytes] = [_HEAD.pack(MAGIC, partition, len(records))]
     pack = _RECORD.pack
-    for offset, timestamp_ms, key, value in records:
-        parts.append(pack(offset, timestamp_ms, -1 if key is None else len(key), -1 if value is None else len(value)))
+    for r in records:
+        key, value = r.key, r.value
+        parts.append(pack(r.offset, r.timestamp, -1 if key is None else len(key), -1 if value is None else len(value)))
         if key:
             parts.append(key)
         if value:
@@ -67,7 +81,7 @@ def _records(view: memoryview, count: int) -> Iterator[Bundled]:
     for i in range(count):
         if pos + size > end:
             raise BundleError(f"bundle truncated in the header of record {i + 1} of {count}")
-        offset, timestamp_ms, klen, vlen = unpack(view, pos)
+        offset, timestamp, klen, vlen = unpack(view, pos)
         pos += size
         if klen < -1 or vlen < -1 or pos + max(klen, 0) + max(vlen, 0) > end:
             raise BundleError(f"record {i + 1} of {count} claims {klen}+{vlen} bytes past the end of the bundle")
@@ -75,22 +89,24 @@ def _records(view: memoryview, count: int) -> Iterator[Bundled]:
         pos += max(klen, 0)
         value = None if vlen < 0 else bytes(view[pos : pos + vlen])
         pos += max(vlen, 0)
-        yield Bundled(offset, timestamp_ms, key, value)
+        yield Bundled(offset, timestamp, key, value)
     if pos != end:
         raise BundleError(f"{end - pos} bytes left over after the bundle's {count} records")
 
 
-def split(records: Iterable[Bundled], max_records: int, max_bytes: int) -> Iterator[list[Bundled]]:
-    """Consecutive groups of at most ``max_records`` records and about ``max_bytes`` bytes (a single larger record
-    still gets a bundle of its own), in order."""
-    group: list[Bundled] = []
-    size = 0
-    for r in records:
-        n = _RECORD.size + len(r.key or b"") + len(r.value or b"")
-        if group and (len(group) >= max_records or size + n > max_bytes):
-            yield group
-            group, size = [], 0
-        group.append(r)
-        size += n
-    if group:
-        yield group
+def bundles(partition: int, records: Sequence[Record], max_records: int, max_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """Encoded bundles of consecutive records, in order, each with its last record's offset: at most
+    ``max_records`` records and ``max_bytes`` bytes each (a bundle over the size is halved until it fits; a single
+    record larger than that still travels on its own)."""
+    for start in range(0, len(records), max_records):
+        yield from _fitting(partition, records[start : start + max_records], max_bytes)
+
+
+def _fitting(partition: int, records: Sequence[Record], max_bytes: int) -> Iterator[tuple[bytes, int]]:
+    data = encode_bundle(partition, records)
+    if len(data) <= max_bytes or len(records) == 1:
+        yield data, records[-1].offset
+        return
+    half = len(records) // 2
+    yield from _fitting(partition, records[:half], max_bytes)
+    yield from _fitting(partition, records[half:], max_bytes)

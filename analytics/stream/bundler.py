@@ -19,9 +19,9 @@ import contextlib
 import logging
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from analytics.stream.bundle import Bundled, encode_bundle, split
+from analytics.stream.bundle import bundles
 from analytics.stream.commits import CommitOnRevoke, Committer
 from analytics.stream.settings import WorkerSettings
 from ingest.kafka_config import KafkaSettings
@@ -86,7 +86,7 @@ class Bundler:
         linger = self.settings.bundle_linger_ms / 1000.0
         interval = self.settings.commit_interval_s
         poll_max = self.settings.bundle_max_records * 4
-        pending: dict[TopicPartition, list[Bundled]] = {}
+        pending: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
         window_end: float | None = None
         last_commit = time.monotonic()
         while True:
@@ -94,7 +94,7 @@ class Bundler:
             batches = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=poll_max)
             for tp, records in batches.items():
                 if records:
-                    pending.setdefault(tp, []).extend(Bundled(r.offset, r.timestamp, r.key, r.value) for r in records)
+                    pending.setdefault(tp, []).extend(records)
             now = time.monotonic()
             if pending and window_end is None:
                 window_end = now + linger
@@ -106,11 +106,14 @@ class Bundler:
                 last_commit = now
 
     async def _send(
-        self, producer: AIOKafkaProducer, committer: Committer, pending: dict[TopicPartition, list[Bundled]]
+        self,
+        producer: AIOKafkaProducer,
+        committer: Committer,
+        pending: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
     ) -> None:
         for tp, records in pending.items():
-            for group in split(records, self.settings.bundle_max_records, BUNDLE_MAX_BYTES):
-                future = await producer.send(self.dest, encode_bundle(tp.partition, group), partition=tp.partition)
-                committer.track(tp, group[-1].offset, future)
+            for data, last_offset in bundles(tp.partition, records, self.settings.bundle_max_records, BUNDLE_MAX_BYTES):
+                future = await producer.send(self.dest, data, partition=tp.partition)
+                committer.track(tp, last_offset, future)
                 self.bundles += 1
-                self.records += len(group)
+            self.records += len(records)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.stream.bundle import BundleError, Bundled, bundle_partition, decode_bundle, encode_bundle, split
+from analytics.stream.bundle import Bundled, BundleError, bundle_partition, bundles, decode_bundle, encode_bundle
 
 records = st.lists(
     st.builds(
@@ -45,11 +45,12 @@ def test_malformed_bundles_say_what_is_wrong() -> None:
         decode_bundle(b"CRB1")
 
 
-def test_split_keeps_order_and_bounds_count_and_size() -> None:
+def test_bundles_keep_order_and_bound_count_and_size() -> None:
     rs = [Bundled(i, 0, b"k", b"x" * 100) for i in range(10)]
-    groups = list(split(rs, max_records=4, max_bytes=10_000))
-    assert [len(g) for g in groups] == [4, 4, 2] and [r for g in groups for r in g] == rs
-    by_size = list(split(rs, max_records=100, max_bytes=350))
-    assert [len(g) for g in by_size] == [2, 2, 2, 2, 2]
-    huge = [Bundled(0, 0, None, b"x" * 1000)]
-    assert list(split(huge, max_records=10, max_bytes=100)) == [huge]  # a larger record still travels
+    by_count = list(bundles(2, rs, max_records=4, max_bytes=10_000))
+    assert [decode_bundle(d) for d, _ in by_count] == [rs[:4], rs[4:8], rs[8:]]
+    assert [last for _, last in by_count] == [3, 7, 9]
+    by_size = list(bundles(2, rs, max_records=100, max_bytes=600))
+    assert all(len(d) <= 600 for d, _ in by_size) and [r for d, _ in by_size for r in decode_bundle(d)] == rs
+    huge = [Bundled(7, 0, None, b"x" * 1000)]
+    assert [decode_bundle(d) for d, _ in bundles(0, huge, max_records=10, max_bytes=100)] == [huge]

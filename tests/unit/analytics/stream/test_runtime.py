@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from analytics.stream.runtime import NS, PatientRuntime
+import msgspec
+
+from analytics.stream.runtime import NS, PatientRuntime, in_session
 from tests.unit.analytics.stream.conftest import T0, Drive, prescription, readings
 
 
@@ -69,6 +71,19 @@ def test_state_round_trip_mid_session_gives_the_same_outputs() -> None:
         (a.alert_id, a.event, a.revision) for a in straight.alerts
     ]
     assert [f.t_s for f in first.features + resumed.features] == [f.t_s for f in straight.features]
+
+
+def test_a_state_stored_as_json_by_an_earlier_version_still_resumes() -> None:
+    rs = readings("ceiling_breach", 300)
+    rx = prescription()
+    first = Drive()
+    first.run(rs, rx)
+    runtime = first.runtime
+    runtime.dump()  # brings state.stream up to date
+    as_json = msgspec.json.encode(runtime.state)
+    resumed = PatientRuntime.load("sim-001", as_json)
+    assert in_session(as_json) and in_session(runtime.dump())
+    assert resumed.dump() == runtime.dump()
 
 
 def test_backfilled_readings_land_at_their_own_second_marked_late() -> None:
