@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,10 @@ from faust.exceptions import NotReady
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.bundle import BundleError, decode_bundle
 from analytics.stream.bundler import Bundler, bundle_topic_name
-from analytics.stream.cache import Entry, Holds, RuntimeCache
+from analytics.stream.cache import Behind, Entry, Holds, RuntimeCache
 from analytics.stream.defaults import default_prescription
 from analytics.stream.faust_context import event_context
+from analytics.stream.outgoing import Outgoing, SendBatch, aiokafka_sender
 from analytics.stream.runtime import Outputs, PatientRuntime, in_session
 from analytics.stream.settings import WorkerSettings
 from ingest.events import DeadLetterV1, SensorHrV1
@@ -40,6 +41,7 @@ from ingest.wire import Event, SchemaError, decode, encode
 
 log = logging.getLogger(__name__)
 TICK_AFTER_S = 2.5  # a patient whose last reading arrived this long ago gets clock ticks
+CHANGELOG_BUFFER_MAX = 20_000  # table writes waiting for the producer (~7 KB each) before faust pauses the streams
 
 
 @dataclass
@@ -59,6 +61,7 @@ class StreamApp:
     prescriptions: Any
     cache: RuntimeCache
     bundler: Bundler
+    outgoing: Outgoing
 
 
 def _beat(path: Path) -> None:
@@ -70,8 +73,13 @@ def _broker_urls(kafka: KafkaSettings) -> list[str]:
 
 
 def create_app(
-    settings: WorkerSettings, kafka: KafkaSettings, *, clock_ns: Callable[[], int] = time.time_ns
+    settings: WorkerSettings,
+    kafka: KafkaSettings,
+    *,
+    clock_ns: Callable[[], int] = time.time_ns,
+    sender: tuple[Callable[[str], Awaitable[int]], SendBatch] | None = None,
 ) -> StreamApp:
+    """``sender`` replaces how output batches reach Kafka (agent tests record them); by default faust's producer."""
     (settings.data_dir / settings.name).mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
@@ -97,6 +105,12 @@ def create_app(
         # the worker's CPU was socket writes) at a cost of at most 5 ms of latency.
         producer_linger=settings.producer_linger_ms / 1000.0,
     )
+
+    # Table writes reach the changelog through faust's producer buffer, and when it holds more than
+    # ``max_messages`` (100) faust stops feeding every stream until it has drained: with 5,000 patients a batch
+    # stores hundreds of states at once, so the worker sat idle with readings waiting (measured: seconds of
+    # latency at two-thirds of a core). The buffer drains in the background at the producer's pace either way.
+    app.producer.buffer.max_messages = CHANGELOG_BUFFER_MAX
 
     def raw_topic(name: str, **kw: Any) -> Any:
         return app.topic(
@@ -130,6 +144,7 @@ def create_app(
     prescriptions = app.Table("prescriptions", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
     cache = RuntimeCache(time.monotonic, settings.persist_interval_s)
     holds = Holds()
+    behind = Behind()
     partitioner = DefaultPartitioner()
     sensor_stream: dict[str, Any] = {}
 
@@ -173,16 +188,20 @@ def create_app(
         """Where a bundled reading came from (its coordinates in the sensor topic)."""
         return f"kafka:{sensor_topic}/{partition}@{offset}"
 
-    async def publish(patient_key: bytes, out: Outputs) -> None:
-        """Hand the outputs to faust's producer directly (faust flushes it before committing offsets).
+    # faust's aiokafka driver keeps its AIOKafkaProducer behind _ensure_producer() (faust-streaming 0.15.3; the
+    # integration tests fail if that changes)
+    outgoing = Outgoing(*(sender or aiokafka_sender(lambda: app.producer._ensure_producer())))  # type: ignore[attr-defined]
 
-        Going through ``Topic.send`` costs a FutureMessage and a buffer hop per message; at one feature per
-        reading that was most of the agent's own time.
-        """
-        producer = app.producer
+    def publish(patient_key: bytes, out: Outputs) -> None:
+        """Queue the outputs; :func:`send_outputs` sends them in record batches through faust's producer (faust
+        flushes it before committing offsets). ``Topic.send`` would cost a FutureMessage and a buffer hop per
+        message, and ``producer.send`` about 20 µs each."""
+        for event in (*out.features, *out.alerts, *out.sessions):
+            outgoing.add(topic_names[type(event)], patient_key, encode(event))
+
+    async def send_outputs() -> None:
         try:
-            for event in (*out.features, *out.alerts, *out.sessions):
-                await producer.send(topic_names[type(event)], patient_key, encode(event), None, None, None)
+            await outgoing.flush()
         except NotReady:
             # The worker is shutting down and faust stopped its producer before this agent: end the agent. Nothing
             # of the batch was acknowledged, so whoever owns the partition next processes it again.
@@ -226,6 +245,7 @@ def create_app(
         published as soon as its bundle is processed (milliseconds)."""
         sensor_stream["stream"] = stream
         async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
+            outgoing.check()  # a refused output batch stops the agent before the bundles it covers are acknowledged
             touched: dict[bytes, tuple[Entry, Any, bool]] = {}
             for event in events:
                 holds.hold(event)  # until the whole bundle is processed
@@ -235,6 +255,8 @@ def create_app(
                     await dead_letter(origin_of(event), event.key, event.value, f"not a sensor bundle: {exc}")
                     continue
                 partition = event.message.partition
+                if records:
+                    behind.observe(records[-1].timestamp, clock_ns(), time.monotonic())
                 for record in records:
                     try:
                         reading = decode(SensorHrV1, record.value or b"")
@@ -253,9 +275,10 @@ def create_app(
                     entry.dirty = True
                     if out.rejected:
                         await dead_letter(origin(partition, record.offset), record.key, record.value, out.rejected)
-                    await publish(key, out)
+                    publish(key, out)
                     urgent = bool(out.alerts or out.sessions) or touched.get(key, (entry, event, False))[2]
                     touched[key] = (entry, event, urgent)
+            await send_outputs()
             for key, (entry, last_event, urgent) in touched.items():
                 if urgent or cache.due(entry):
                     await store(key, entry, last_event)
@@ -275,7 +298,8 @@ def create_app(
             out = entry.runtime.on_tick(prescription_for(patient_id, key), now_ns=clock_ns())
             changed = bool(out.features or out.alerts or out.sessions)
             entry.dirty = entry.dirty or changed
-            await publish(key, out)
+            publish(key, out)
+            await send_outputs()
             if out.alerts or out.sessions or cache.due(entry):
                 await store(key, entry)
             if not entry.runtime.in_session:
@@ -283,12 +307,16 @@ def create_app(
 
     @app.timer(interval=1.0)
     async def tick() -> None:
-        """Send a tick to every quiet patient in a session on our partitions (and to states due a write)."""
+        """Send a tick to every quiet patient in a session on our partitions.
+
+        Only to quiet ones: a patient whose readings keep coming has its state stored by the reading that finds it
+        due, and a tick costs a whole faust event (measured: at 5,000 patients, ticking every state due a write
+        as well cost a fifth of a core)."""
         now = clock_ns()
+        quiet_after_s = TICK_AFTER_S + behind.seconds(time.monotonic())
         for patient_id, partition in list(cache.known.items()):
             entry = cache.get(patient_id)
-            quiet = entry is None or (now - entry.runtime.state.last_arrival_ns) / 1e9 >= TICK_AFTER_S
-            if quiet or (entry is not None and cache.due(entry)):
+            if entry is None or (now - entry.runtime.state.last_arrival_ns) / 1e9 >= quiet_after_s:
                 await ticks_topic.send(key=patient_id.encode(), value=b"", partition=partition)
 
     @app.timer(interval=5.0)
@@ -333,4 +361,5 @@ def create_app(
         prescriptions,
         cache,
         bundler,
+        outgoing,
     )

@@ -95,3 +95,26 @@ class Holds:
 
     def __len__(self) -> int:
         return len(self._held)
+
+
+class Behind:
+    """How far the agent is behind the sensor topic: now minus the append time of the newest reading it processed.
+
+    A patient counts as quiet (and gets clock ticks) when no reading of theirs was *processed* for a while. When the
+    worker lags by L seconds every patient's readings are processed L seconds late, so without this correction a
+    lagging worker would tick all its patients, and each tick costs a faust event: more lag, more ticks. The figure
+    expires after ``valid_s`` without readings (an idle worker is not behind).
+    """
+
+    def __init__(self, valid_s: float = 2.0, cap_s: float = 60.0) -> None:
+        self._valid_s = valid_s
+        self._cap_s = cap_s
+        self._seconds = 0.0
+        self._at_mono = float("-inf")
+
+    def observe(self, newest_append_ms: int, now_ns: int, now_mono: float) -> None:
+        self._seconds = min(self._cap_s, max(0.0, now_ns / 1e9 - newest_append_ms / 1e3))
+        self._at_mono = now_mono
+
+    def seconds(self, now_mono: float) -> float:
+        return self._seconds if now_mono - self._at_mono <= self._valid_s else 0.0

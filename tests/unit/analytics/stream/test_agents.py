@@ -1,6 +1,6 @@
 """The faust agents, driven in memory with ``agent.test_context()`` (no broker): thin loops around the runtime.
 
-Outgoing ``topic.send`` calls are replaced by a recorder; everything else is the real app.
+Outgoing record batches and ``topic.send`` calls are recorded instead of sent; everything else is the real app.
 """
 
 from __future__ import annotations
@@ -48,21 +48,29 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def stream(tmp_path: Path, clock: FakeClock) -> tuple[StreamApp, Sent]:
     settings = WorkerSettings(data_dir=tmp_path, name="agent-test", store="memory://", persist_interval_s=0.01)
-    sa = create_app(settings, KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="unit-"), clock_ns=clock)
+    sent = Sent()
+
+    async def partitions_of(topic: str) -> int:
+        return 12
+
+    async def send_batch(topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> list[Any]:
+        sent.by_topic.setdefault(topic, []).extend(value for _, value in items)
+        return []
+
+    sa = create_app(
+        settings,
+        KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="unit-"),
+        clock_ns=clock,
+        sender=(partitions_of, send_batch),
+    )
     sa.app.finalize()
     sa.app.flow_control.resume()
-    sent = Sent()
-    for topic in (sa.features_topic, sa.alerts_topic, sa.sessions_topic, sa.deadletter_topic, sa.ticks_topic):
+    for topic in (sa.deadletter_topic, sa.ticks_topic):
 
         async def record(*, key: bytes, value: bytes, topic: Any = topic, **_: Any) -> None:
             sent.by_topic.setdefault(topic.get_topic_name(), []).append(value)
 
         topic.send = record
-
-    async def produce(topic: str, key: bytes, value: bytes, partition: Any, timestamp: Any, headers: Any) -> None:
-        sent.by_topic.setdefault(topic, []).append(value)
-
-    sa.app.producer.send = produce
     return sa, sent
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analytics.stream.cache import Holds
+from analytics.stream.cache import Behind, Holds
 
 
 @dataclass(eq=False)
@@ -41,3 +41,15 @@ def test_events_of_revoked_partitions_are_forgotten() -> None:
     holds.hold(gone)
     holds.drop_partitions({2})
     assert len(holds) == 1 and holds.release(mine)
+
+
+def test_behind_is_now_minus_the_newest_append_and_expires_when_idle() -> None:
+    behind = Behind(valid_s=2.0, cap_s=60.0)
+    assert behind.seconds(now_mono=0.0) == 0.0
+    behind.observe(newest_append_ms=1_000_000, now_ns=1_003_500 * 1_000_000, now_mono=10.0)
+    assert behind.seconds(now_mono=11.0) == 3.5
+    assert behind.seconds(now_mono=12.5) == 0.0  # nothing processed for 2.5 s: idle, not behind
+    behind.observe(newest_append_ms=2_000_000, now_ns=1_999_000 * 1_000_000, now_mono=20.0)  # clock skew
+    assert behind.seconds(now_mono=20.0) == 0.0
+    behind.observe(newest_append_ms=0, now_ns=1_000_000 * 1_000_000, now_mono=30.0)
+    assert behind.seconds(now_mono=30.0) == 60.0
