@@ -87,6 +87,11 @@ class SensorAccV1(Event, frozen=True, kw_only=True, forbid_unknown_fields=True):
         return f"{self.device_id}:acc:{self.seq}"
 
 
+def kafka_origin(topic: str, partition: int, offset: int) -> str:
+    """A dead letter's ``origin`` for a Kafka record: ``kafka:<topic>/<partition>@<offset>``."""
+    return f"kafka:{topic}/{partition}@{offset}"
+
+
 class DeadLetterV1(Event, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Input a stage rejected. Nothing is silently dropped: the original bytes and the reason are kept.
 

@@ -27,7 +27,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from faust.exceptions import NotReady
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
-from analytics.stream.bundle import BundleError, decode_bundle
+from analytics.stream.bundle import Bundled, BundleError, decode_bundle
 from analytics.stream.bundler import Bundler, bundle_topic_name
 from analytics.stream.cache import Behind, Entry, Holds, RuntimeCache
 from analytics.stream.defaults import default_prescription
@@ -35,7 +35,7 @@ from analytics.stream.faust_context import event_context
 from analytics.stream.outgoing import Outgoing, SendBatch, aiokafka_sender
 from analytics.stream.runtime import Outputs, PatientRuntime, in_session
 from analytics.stream.settings import WorkerSettings
-from ingest.events import DeadLetterV1, SensorHrV1
+from ingest.events import DeadLetterV1, SensorHrV1, kafka_origin
 from ingest.kafka_config import KafkaSettings
 from ingest.wire import Event, SchemaError, decode, encode
 
@@ -174,7 +174,11 @@ def create_app(
 
     def origin_of(event: Any) -> str:
         message = event.message
-        return f"kafka:{message.topic}/{message.partition}@{message.offset}"
+        return kafka_origin(message.topic, message.partition, message.offset)
+
+    async def reject(partition: int, record: Bundled, reason: str) -> None:
+        """Dead-letter a bundled reading under its own coordinates in the sensor topic."""
+        await dead_letter(kafka_origin(sensor_topic, partition, record.offset), record.key, record.value, reason)
 
     async def release(event: Any) -> None:
         """Drop one hold on a bundle; acknowledge it when nothing holds it any more."""
@@ -183,10 +187,6 @@ def create_app(
             await stream.ack(event)
 
     topic_names = {kind: topic.get_topic_name() for kind, topic in topics_by_event.items()}
-
-    def origin(partition: int, offset: int) -> str:
-        """Where a bundled reading came from (its coordinates in the sensor topic)."""
-        return f"kafka:{sensor_topic}/{partition}@{offset}"
 
     # faust's aiokafka driver keeps its AIOKafkaProducer behind _ensure_producer() (faust-streaming 0.15.3; the
     # integration tests fail if that changes)
@@ -261,7 +261,7 @@ def create_app(
                     try:
                         reading = decode(SensorHrV1, record.value or b"")
                     except SchemaError as exc:
-                        await dead_letter(origin(partition, record.offset), record.key, record.value, str(exc))
+                        await reject(partition, record, str(exc))
                         continue
                     key = reading.partition_key()
                     entry = entry_for(reading.patient_id, key, partition)
@@ -274,7 +274,7 @@ def create_app(
                         holds.hold(event)  # until this patient's state is stored
                     entry.dirty = True
                     if out.rejected:
-                        await dead_letter(origin(partition, record.offset), record.key, record.value, out.rejected)
+                        await reject(partition, record, out.rejected)
                     publish(key, out)
                     urgent = bool(out.alerts or out.sessions) or touched.get(key, (entry, event, False))[2]
                     touched[key] = (entry, event, urgent)

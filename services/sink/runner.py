@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from psycopg import AsyncConnection
 
-from ingest.events import DeadLetterV1
+from ingest.events import DeadLetterV1, kafka_origin
 from ingest.kafka_config import KafkaSettings
 from ingest.producer import EventProducer
 from ingest.wire import Event, SchemaError, decode
@@ -93,10 +93,6 @@ def group_by_table(items: Iterable[Decoded]) -> Tables:
     return [(spec, list(rows.values())) for spec, rows in tables.values()]
 
 
-def origin_of(record: ConsumerRecord[bytes, bytes]) -> str:
-    return f"kafka:{record.topic}/{record.partition}@{record.offset}"
-
-
 def dead_letter_for(record: ConsumerRecord[bytes, bytes], reason: str, now_ns: int) -> DeadLetterV1:
     value = record.value or b""
     try:
@@ -105,7 +101,7 @@ def dead_letter_for(record: ConsumerRecord[bytes, bytes], reason: str, now_ns: i
         text, b64 = None, base64.b64encode(value).decode()
     return DeadLetterV1(
         stage="sink",
-        origin=origin_of(record),
+        origin=kafka_origin(record.topic, record.partition, record.offset),
         reason=reason,
         received_time_ns=now_ns,
         key=record.key.decode(errors="replace") if record.key else None,
