@@ -61,7 +61,7 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from analytics.events import FeaturesV1
-from analytics.stream.bundler import bundle_topic_name
+from analytics.stream.bundler import bundle_topic_name, bundler_group_id
 from bench import common
 from ingest.events import SensorHrV1
 from ingest.kafka_config import KafkaSettings
@@ -587,8 +587,8 @@ class Bench:
         self.kafka.groups.append(group)
         stages = [(group, source)]
         if kind == "worker":
-            stages = [(f"{group}-bundler", source), (group, bundle_topic_name(group))]
-            self.kafka.groups.append(f"{group}-bundler")
+            stages = [(bundler_group_id(group), source), (group, bundle_topic_name(group))]
+            self.kafka.groups.append(bundler_group_id(group))
         for i in range(self.args.workers):
             name = f"{group.removeprefix(self.kafka.root)}-{i + 1}"
             if kind == "worker":

@@ -60,8 +60,6 @@ class StreamApp:
     states: Any
     prescriptions: Any
     cache: RuntimeCache
-    bundler: Bundler
-    outgoing: Outgoing
 
 
 def _beat(path: Path) -> None:
@@ -360,6 +358,4 @@ def create_app(
         states,
         prescriptions,
         cache,
-        bundler,
-        outgoing,
     )

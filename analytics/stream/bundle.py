@@ -59,20 +59,24 @@ def encode_bundle(partition: int, records: Sequence[Record]) -> bytes:
     return b"".join(parts)
 
 
-def bundle_partition(data: bytes) -> int:
-    """The source partition a bundle came from (checks the header only)."""
+def _header(data: bytes) -> tuple[int, int]:
+    """(source partition, record count), after checking the size and the magic."""
     if len(data) < _HEAD.size:
         raise BundleError(f"a bundle of {len(data)} bytes is shorter than its {_HEAD.size}-byte header")
-    magic, partition, _ = _HEAD.unpack_from(data)
+    magic, partition, count = _HEAD.unpack_from(data)
     if magic != MAGIC:
         raise BundleError(f"not a sensor bundle: magic {magic!r}, expected {MAGIC!r}")
-    return int(partition)
+    return int(partition), int(count)
+
+
+def bundle_partition(data: bytes) -> int:
+    """The source partition a bundle came from (checks the header only)."""
+    return _header(data)[0]
 
 
 def decode_bundle(data: bytes) -> list[Bundled]:
     """All records of a bundle; raises :class:`BundleError` (and returns nothing) if any part is malformed."""
-    bundle_partition(data)
-    _, _, count = _HEAD.unpack_from(data)
+    _, count = _header(data)
     return list(_records(memoryview(data), count))
 
 

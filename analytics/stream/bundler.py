@@ -34,13 +34,17 @@ def bundle_topic_name(app_id: str) -> str:
     return f"{app_id}-sensor-bundles"
 
 
+def bundler_group_id(app_id: str) -> str:
+    return f"{app_id}-bundler"
+
+
 class Bundler:
     def __init__(self, settings: WorkerSettings, kafka: KafkaSettings, *, source: str, dest: str) -> None:
         self.settings = settings
         self.kafka = kafka
         self.source = source
         self.dest = dest
-        self.group = f"{settings.app_id}-bundler"
+        self.group = bundler_group_id(settings.app_id)
         self.bundles = 0
         self.records = 0
 
