@@ -5,8 +5,9 @@ a stream without replays has no conflicts, and a plain COPY costs about half of 
 already exists (a replay), the savepoint is rolled back and the caller merges through the staging table instead,
 so the result is the same either way.
 
-Tables with a binary mapping (``TableSpec.binary``) are copied in binary format with explicit column types: the
-rows are cheaper to build in Python, psycopg formats them in C, and the server parses no text.
+Tables with a columnar mapping (``TableSpec.columnar``) arrive as one binary COPY payload per batch
+(:class:`services.sink.columnar.Encoded`), written in one call: cheaper to build than rows, and the server parses no
+text. Other tables are copied row by row in text format.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection, sql
 
+from services.sink.columnar import Encoded
 from services.sink.tables import TableSpec
+
+# What is copied: text COPY rows (``spec.to_row``'s) or a columnar table's ready binary payload.
+CopyData = Sequence[Sequence[Any]] | Encoded
+
+
+def row_count(data: CopyData) -> int:
+    return data.rows if isinstance(data, Encoded) else len(data)
 
 
 def stage_name(spec: TableSpec) -> sql.Identifier:
@@ -26,17 +35,18 @@ def stage_name(spec: TableSpec) -> sql.Identifier:
 
 def _copy_statement(spec: TableSpec, target: sql.Identifier) -> sql.Composed:
     cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
-    fmt = sql.SQL(" (FORMAT BINARY)" if spec.binary is not None else "")
+    fmt = sql.SQL(" (FORMAT BINARY)" if spec.columnar is not None else "")
     return sql.SQL("COPY {target} ({cols}) FROM STDIN{fmt}").format(target=target, cols=cols, fmt=fmt)
 
 
-async def _copy(cur: psycopg.AsyncCursor[Any], spec: TableSpec, target: sql.Identifier, rows: Sequence[Any]) -> None:
-    """COPY ``rows`` (made by ``spec.copy_row``) into ``target``."""
+async def _copy(cur: psycopg.AsyncCursor[Any], spec: TableSpec, target: sql.Identifier, data: CopyData) -> None:
+    """COPY ``data`` into ``target``."""
     async with cur.copy(_copy_statement(spec, target)) as copy:
-        if spec.binary is not None:
-            copy.set_types(list(spec.binary.types))
+        if isinstance(data, Encoded):
+            await copy.write(data.payload)
+            return
         write_row = copy.write_row
-        for row in rows:
+        for row in data:
             await write_row(row)
 
 
@@ -55,12 +65,12 @@ def _merge_statement(spec: TableSpec) -> sql.Composed:
     )
 
 
-async def copy_rows(conn: AsyncConnection, spec: TableSpec, rows: Sequence[Sequence[Any]]) -> int:
-    """Stage ``rows`` (``spec.copy_row``'s) with COPY and merge them; returns how many rows were new or changed.
+async def copy_rows(conn: AsyncConnection, spec: TableSpec, data: CopyData) -> int:
+    """Stage ``data`` with COPY and merge it; returns how many rows were new or changed.
 
     Runs inside the caller's transaction; the staging table empties itself on commit.
     """
-    if not rows:
+    if not row_count(data):
         return 0
     stage = stage_name(spec)
     async with conn.cursor() as cur:
@@ -69,7 +79,7 @@ async def copy_rows(conn: AsyncConnection, spec: TableSpec, rows: Sequence[Seque
                 "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             ).format(stage=stage, table=sql.Identifier(spec.table))
         )
-        await _copy(cur, spec, stage, rows)
+        await _copy(cur, spec, stage, data)
         await cur.execute(_merge_statement(spec))
         written = cur.rowcount
         for followup in spec.followups:
@@ -77,13 +87,13 @@ async def copy_rows(conn: AsyncConnection, spec: TableSpec, rows: Sequence[Seque
         return written
 
 
-async def copy_directly(conn: AsyncConnection, spec: TableSpec, rows: Sequence[Sequence[Any]]) -> bool:
+async def copy_directly(conn: AsyncConnection, spec: TableSpec, data: CopyData) -> bool:
     """COPY straight into the table inside a savepoint; False (and nothing written) if a row already exists."""
-    if not rows:
+    if not row_count(data):
         return True
     try:
         async with conn.transaction(), conn.cursor() as cur:
-            await _copy(cur, spec, sql.Identifier(spec.table), rows)
+            await _copy(cur, spec, sql.Identifier(spec.table), data)
     except psycopg.errors.UniqueViolation:
         return False
     return True

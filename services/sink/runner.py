@@ -37,7 +37,8 @@ from ingest.wire import Event, SchemaError, decode
 from services import health
 from services.integrations.dispatch.enqueue import OutboxEnqueuer
 from services.sink.backoff import backoff_s
-from services.sink.repository import copy_directly, copy_rows
+from services.sink.columnar import Encoded
+from services.sink.repository import CopyData, copy_directly, copy_rows
 from services.sink.settings import SinkSettings
 from services.sink.tables import ALL_TABLES, TableSpec
 
@@ -68,11 +69,31 @@ class Decoded(NamedTuple):
     spec: TableSpec
     event: Event
     record: ConsumerRecord[bytes, bytes]
-    row: Sequence[Any]
+    row: Sequence[Any] | None  # the text COPY row; None for a columnar table (encoded per batch)
+
+
+class TableRows(NamedTuple):
+    """A batch's messages for one table, one per key; ``encoded`` is a columnar table's payload for exactly these
+    (built while the previous batch is written), or None to build when written."""
+
+    spec: TableSpec
+    items: list[Decoded]
+    encoded: Encoded | None = None
+
+    def data(self) -> CopyData:
+        spec = self.spec
+        if spec.columnar is None:
+            return [item.row for item in self.items]  # type: ignore[misc]  # rows are set for row-by-row tables
+        if self.encoded is not None:
+            return self.encoded
+        encoded = spec.columnar.encode([item.event for item in self.items])
+        if encoded.refused:  # decoding already left these out: the same events cannot be refused now
+            raise RuntimeError(f"{spec.table}: rows refused when written: {encoded.refused}")
+        return encoded
 
 
 # The rows of a batch, per table: one per key (a message replayed within the batch collapses onto its key).
-Tables = list[tuple[TableSpec, list[Decoded]]]
+Tables = list[TableRows]
 
 
 @dataclass
@@ -89,8 +110,16 @@ def group_by_table(items: Iterable[Decoded]) -> Tables:
     tables: dict[str, tuple[TableSpec, dict[tuple[Any, ...], Decoded]]] = {}
     for item in items:
         spec, rows = tables.setdefault(item.spec.table, (item.spec, {}))
-        rows[spec.conflict_key(item.row)] = item
-    return [(spec, list(rows.values())) for spec, rows in tables.values()]
+        rows[_key(spec, item)] = item
+    return [TableRows(spec, list(rows.values())) for spec, rows in tables.values()]
+
+
+def _key(spec: TableSpec, item: Decoded) -> tuple[Any, ...]:
+    return spec.event_key(item.event) if item.row is None else spec.conflict_key(item.row)
+
+
+def cannot_store(spec: TableSpec, reason: object) -> str:
+    return f"cannot store this {spec.table} message: {reason}"
 
 
 def dead_letter_for(record: ConsumerRecord[bytes, bytes], reason: str, now_ns: int) -> DeadLetterV1:
@@ -257,23 +286,42 @@ class Sink:
             batch.offsets[tp] = max(batch.offsets.get(tp, 0), max(r.offset for r in records) + 1)
             batch.messages += len(records)
             rows = tables.setdefault(spec.table, (spec, {}))[1]
-            event_type, to_row, key_of = spec.event_type, spec.copy_row, spec.conflict_key
+            event_type, columnar = spec.event_type, spec.columnar is not None
+            to_row, event_key, row_key = spec.to_row, spec.event_key if columnar else None, spec.conflict_key
             for record in records:
                 try:
                     event = decode(event_type, record.value or b"")
-                    row = to_row(event)
+                    row: Sequence[Any] | None
+                    if event_key is not None:
+                        row, key = None, event_key(event)
+                    else:
+                        row = to_row(event)
+                        key = row_key(row)
                 except SchemaError as exc:
                     batch.letters.append(dead_letter_for(record, str(exc), now))
                 except (ValueError, OverflowError) as exc:
-                    reason = f"cannot store this {spec.table} message: {exc}"
-                    batch.letters.append(dead_letter_for(record, reason, now))
+                    batch.letters.append(dead_letter_for(record, cannot_store(spec, exc), now))
                 else:
-                    rows[key_of(row)] = Decoded(spec, event, record, row)
+                    rows[key] = Decoded(spec, event, record, row)
                 budget -= 1
                 if budget == 0:
                     budget = DECODE_CHUNK
                     await asyncio.sleep(0)
-        batch.tables = [(spec, list(rows.values())) for spec, rows in tables.values() if rows]
+        for spec, rows in tables.values():
+            items = list(rows.values())
+            if spec.columnar is None:
+                batch.tables.append(TableRows(spec, items))
+                continue
+            await asyncio.sleep(0)
+            encoded = spec.columnar.encode([item.event for item in items])
+            if encoded.refused:
+                refused = encoded.refused
+                batch.letters += [
+                    dead_letter_for(items[i].record, cannot_store(spec, r), now) for i, r in refused.items()
+                ]
+                items = [item for i, item in enumerate(items) if i not in refused]
+            batch.tables.append(TableRows(spec, items, encoded))
+        batch.tables = [t for t in batch.tables if t.items]
         return batch
 
     async def _store(self, batch: Batch) -> None:
@@ -326,7 +374,7 @@ class Sink:
                 if self._stopping.is_set():
                     raise
                 delay = backoff_s(attempt, initial_s=self._settings.retry_initial_s, max_s=self._settings.retry_max_s)
-                rows = sum(len(items) for _, items in tables)
+                rows = sum(len(t.items) for t in tables)
                 log.warning("database unavailable (%s); retrying batch of %d in %.1f s", exc, rows, delay)
                 self.stats.retries += 1
                 attempt += 1
@@ -339,7 +387,7 @@ class Sink:
             await self._write_all(tables)
             return []
         except (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError) as exc:
-            items = [item for _, rows in tables for item in rows]
+            items = [item for t in tables for item in t.items]
             if len(items) == 1:
                 return [(items[0], f"database refused the row: {exc}".strip())]
             if top:
@@ -351,15 +399,15 @@ class Sink:
     async def _write_all(self, tables: Tables) -> None:
         conn = await self._connection()
         async with conn.transaction():
-            for spec, items in tables:
-                rows = [item.row for item in items]
+            for table in tables:
+                spec, data = table.spec, table.data()
                 direct = self._try_direct(spec)
-                if direct and await copy_directly(conn, spec, rows):
-                    written = len(rows)
+                if direct and await copy_directly(conn, spec, data):
+                    written = len(table.items)
                 else:
                     if direct:  # rows already there: a replay; merge for a while
                         self._merge_batches_left[spec.table] = MERGE_AFTER_CONFLICT_BATCHES
-                    written = await copy_rows(conn, spec, rows)
+                    written = await copy_rows(conn, spec, data)
                 self.stats.per_table[spec.table] = self.stats.per_table.get(spec.table, 0) + written
                 self.stats.rows_written += written
-            await self._after_write(conn, [item.event for _, items in tables for item in items])
+            await self._after_write(conn, [item.event for t in tables for item in t.items])

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Final
 
-import msgspec
 from psycopg import sql
 
 from analytics.events import AlertV1, FeaturesV1, SessionV1
@@ -17,18 +16,7 @@ from ingest.events import DeadLetterV1, SensorAccV1, SensorEcgV1, SensorHrV1
 from ingest.wire import Event
 from services.db.alerts import alerts_from_stage
 from services.db.sessions import sessions_from_stage
-from services.sink.binary import (
-    INT2_RANGE,
-    INT4_RANGE,
-    check_float4,
-    check_int,
-    float4_array,
-    timestamptz_ns,
-    timestamptz_s,
-)
-
-# In BinaryCopy.types: a value already in PostgreSQL's binary format (services/sink/binary.py), sent unchanged.
-RAW: Final = "bytea"
+from services.sink.columnar import Column, ColumnarCopy, Kind
 
 
 def array_literal(values: Iterable[float] | Iterable[int]) -> str:
@@ -51,20 +39,12 @@ def s_to_dt(s: int) -> datetime:
 
 
 @dataclass(frozen=True)
-class BinaryCopy:
-    """Binary COPY of a table: the type psycopg dumps each column's value as (``RAW`` for pre-encoded values), and
-    the event → row mapping giving values of those types. Rows hold the same data as ``TableSpec.to_row``'s."""
-
-    types: tuple[str, ...]
-    to_row: Callable[[Any], Sequence[Any]]
-
-
-@dataclass(frozen=True)
 class TableSpec:
     """Destination of one event type: columns in COPY order, the unique key, and what a replay does.
 
-    ``to_row`` gives a row for text COPY; with ``binary`` the sink writes binary COPY rows instead (cheaper to
-    build and to parse). Both map an event to the same stored values."""
+    ``to_row`` gives a row for text COPY; with ``columnar`` the sink writes a binary COPY payload built a column at
+    a time for the whole batch instead (services/sink/columnar.py; cheaper to build and to parse). Both map an event
+    to the same stored values."""
 
     event_type: type[Event]
     table: str
@@ -74,12 +54,7 @@ class TableSpec:
     update_on_conflict: bool = False  # features may be recomputed (late data); sensor rows never change
     # Statements run after the merge in the same transaction, given the staging table (derived current state).
     followups: tuple[Callable[[sql.Identifier], sql.Composed], ...] = ()
-    binary: BinaryCopy | None = None
-
-    @property
-    def copy_row(self) -> Callable[[Any], Sequence[Any]]:
-        """The row the sink COPYs: binary when the table has a binary mapping, text otherwise."""
-        return self.binary.to_row if self.binary is not None else self.to_row
+    columnar: ColumnarCopy | None = None
 
     @property
     def direct_copy(self) -> bool:
@@ -97,6 +72,16 @@ class TableSpec:
         if len(self.conflict_indexes) == 1:
             return lambda row: (getter(row),)
         return getter
+
+    @cached_property
+    def event_key(self) -> Callable[[Any], tuple[Any, ...]]:
+        """The unique key of a columnar table's event, from its fields (no row is built for those)."""
+        assert self.columnar is not None, f"{self.table} is copied row by row: use conflict_key"
+        return self.columnar.key_of(self.conflict)
+
+
+def _columns(names: Sequence[str], fields: Sequence[str], kinds: Sequence[Kind]) -> list[Column]:
+    return [Column(n, f, k) for n, f, k in zip(names, fields, kinds, strict=True)]
 
 
 def _hr_row(e: SensorHrV1) -> tuple[Any, ...]:
@@ -184,42 +169,6 @@ _FEATURES_COLUMNS: Final = (
 _FEATURES_FIELDS: Final = tuple({"time": "t_s", "computed_at": "computed_time_ns"}.get(c, c) for c in _FEATURES_COLUMNS)
 if set(FeaturesV1.__struct_fields__) != {"schema_version", *_FEATURES_FIELDS}:
     raise RuntimeError("FeaturesV1's fields and the features columns differ: update services/sink/tables.py")
-_FEATURES_COLUMN_OF: Final = {f: i for i, f in enumerate(_FEATURES_FIELDS)}
-# Binary features rows straight from the decoded struct's fields: one C call takes them all, in column order.
-_features_values = operator.itemgetter(*(FeaturesV1.__struct_fields__.index(f) for f in _FEATURES_FIELDS))
-# real columns whose values the schema does not bound (hr and band values are 0-300 bpm by the schema)
-_features_free_floats = operator.itemgetter(
-    *(
-        _FEATURES_COLUMN_OF[f]
-        for f in (
-            "band_pct",
-            "time_in_band_s",
-            "elapsed_s",
-            "trimp_banister",
-            "trimp_edwards",
-            "rmssd_ms",
-            "sdnn_ms",
-            "data_age_s",
-            "artefact_pct",
-        )
-    )
-)
-_TIME, _COMPUTED, _ZONES = (_FEATURES_COLUMN_OF[f] for f in ("t_s", "computed_time_ns", "time_in_zone_s"))
-_BATTERY, _READINGS, _VERSION = (_FEATURES_COLUMN_OF[f] for f in ("battery_pct", "readings", "prescription_version"))
-_astuple = msgspec.structs.astuple
-
-
-def _features_binary_row(e: FeaturesV1) -> list[Any]:
-    row = list(_features_values(_astuple(e)))
-    zones = row[_ZONES]
-    check_float4([*(v for v in _features_free_floats(row) if v is not None), *zones])
-    check_int(row[_BATTERY], INT2_RANGE, "battery_pct")
-    check_int(row[_READINGS], INT4_RANGE, "readings")
-    check_int(row[_VERSION], INT4_RANGE, "prescription_version")
-    row[_TIME] = timestamptz_s(row[_TIME])
-    row[_COMPUTED] = timestamptz_ns(row[_COMPUTED])
-    row[_ZONES] = float4_array(zones)
-    return row
 
 
 def _ecg_row(e: SensorEcgV1) -> tuple[Any, ...]:
@@ -287,23 +236,43 @@ def _dead_letter_row(e: DeadLetterV1) -> tuple[Any, ...]:
     return (e.stage, e.origin, e.reason, ns_to_dt(e.received_time_ns), e.key, e.payload_utf8, e.payload_b64)
 
 
+_HR_COLUMNS: Final = (
+    "time",
+    "patient_id",
+    "device_id",
+    "seq",
+    "device_time",
+    "hr_bpm",
+    "rr_ms",
+    "sensor_contact",
+    "energy_kj",
+    "battery_pct",
+)
 SENSOR_HR = TableSpec(
     SensorHrV1,
     "sensor_hr",
-    (
-        "time",
-        "patient_id",
-        "device_id",
-        "seq",
-        "device_time",
-        "hr_bpm",
-        "rr_ms",
-        "sensor_contact",
-        "energy_kj",
-        "battery_pct",
-    ),
+    _HR_COLUMNS,
     ("device_id", "seq", "time"),
     _hr_row,
+    columnar=ColumnarCopy(
+        SensorHrV1,
+        _columns(
+            _HR_COLUMNS,
+            (
+                "gateway_time_ns",
+                "patient_id",
+                "device_id",
+                "seq",
+                "device_time_ns",
+                "hr_bpm",
+                "rr_ms",
+                "sensor_contact",
+                "energy_expended_kj",
+                "battery_pct",
+            ),
+            ("timestamptz_ns", "text", "text", "int8", "timestamptz_ns", "int2", "float8[]", "bool", "int4", "int2"),
+        ),
+    ),
 )
 FEATURES = TableSpec(
     FeaturesV1,
@@ -312,39 +281,43 @@ FEATURES = TableSpec(
     ("patient_id", "time"),
     _features_row,
     update_on_conflict=True,
-    binary=BinaryCopy(
-        (
-            RAW,  # time
-            "text",  # patient_id
-            "text",  # session_id
-            RAW,  # computed_at
-            "float4",  # hr_bpm
-            "int2",  # zone
-            "float4",  # band_low_bpm
-            "float4",  # band_high_bpm
-            "float4",  # ceiling_bpm
-            "float4",  # band_pct
-            "bool",  # in_band
-            "float4",  # time_in_band_s
-            RAW,  # time_in_zone_s
-            "float4",  # elapsed_s
-            "float4",  # trimp_banister
-            "float4",  # trimp_edwards
-            "float4",  # rmssd_ms
-            "float4",  # sdnn_ms
-            "text",  # phase
-            "text",  # signal
-            "float4",  # data_age_s
-            "bool",  # sensor_contact
-            "int2",  # battery_pct
-            "float4",  # artefact_pct
-            "bool",  # rhythm_irregular
-            "text",  # cue
-            "bool",  # late
-            "int4",  # readings
-            "int4",  # prescription_version
+    columnar=ColumnarCopy(
+        FeaturesV1,
+        _columns(
+            _FEATURES_COLUMNS,
+            _FEATURES_FIELDS,
+            (
+                "timestamptz_s",  # time
+                "text",  # patient_id
+                "text",  # session_id
+                "timestamptz_ns",  # computed_at
+                "float4",  # hr_bpm
+                "int2",  # zone
+                "float4",  # band_low_bpm
+                "float4",  # band_high_bpm
+                "float4",  # ceiling_bpm
+                "float4",  # band_pct
+                "bool",  # in_band
+                "float4",  # time_in_band_s
+                "float4[]",  # time_in_zone_s
+                "float4",  # elapsed_s
+                "float4",  # trimp_banister
+                "float4",  # trimp_edwards
+                "float4",  # rmssd_ms
+                "float4",  # sdnn_ms
+                "text",  # phase
+                "text",  # signal
+                "float4",  # data_age_s
+                "bool",  # sensor_contact
+                "int2",  # battery_pct
+                "float4",  # artefact_pct
+                "bool",  # rhythm_irregular
+                "text",  # cue
+                "bool",  # late
+                "int4",  # readings
+                "int4",  # prescription_version
+            ),
         ),
-        _features_binary_row,
     ),
 )
 DEAD_LETTERS = TableSpec(
