@@ -27,7 +27,7 @@ from services.db.migrate import migrate
 from services.db.seed import DEMO_PASSWORD, current_prescriptions, mark_published, seed
 from services.db.settings import DatabaseSettings, RetentionSettings
 from services.settings import RuntimeSettings
-from services.sink.runner import Sink
+from services.sink.runner import Sink, collect_less_often
 from services.sink.settings import SinkSettings
 from services.sink.tables import ALL_TABLES
 
@@ -135,6 +135,7 @@ def run_retention(args: argparse.Namespace) -> int:
 
 async def _sink_main() -> None:
     kafka, db, settings = load(KafkaSettings), load(DatabaseSettings), load(SinkSettings)
+    collect_less_often(settings.gc_gen0_threshold)
     await asyncio.to_thread(migrate, db.dsn())
     await ensure_topics(kafka, [spec.event_type for spec in ALL_TABLES])
     scheduler = retention.RetentionScheduler(db.dsn(), load(RetentionSettings))

@@ -18,3 +18,6 @@ class SinkSettings(BaseSettings):
     # Longer than any database outage we ride out without leaving the consumer group (the loop keeps polling
     # paused partitions, so this is a safety net, not the mechanism).
     max_poll_interval_ms: int = Field(default=600_000, ge=10_000)
+    # Allocations between young-generation collections in the sink's process (CPython's default is 700): see
+    # services/sink/runner.py, collect_less_often.
+    gc_gen0_threshold: int = Field(default=50_000, ge=700, le=10_000_000)
