@@ -38,7 +38,7 @@ from tests.support.stack import StackEnv, cleanup_topics, private_database, read
 
 TARGET_RATIO = 0.70
 PATIENTS = 50
-BATCH = 5000
+PRODUCE_CHUNK = 5000
 
 
 def count_rows(url: str) -> int:
@@ -78,7 +78,7 @@ async def produce(kafka: Any, n: int) -> int:
         chunk: list[Any] = []
         for event in events(n):
             chunk.append(event)
-            if len(chunk) == BATCH:
+            if len(chunk) == PRODUCE_CHUNK:
                 await producer.send_many(chunk)
                 sent, chunk = sent + len(chunk), []
         await producer.send_many(chunk)
@@ -88,7 +88,7 @@ async def produce(kafka: Any, n: int) -> int:
 async def run_sink(kafka: Any, url: str, n: int) -> dict[str, float]:
     """Consume all n messages with the real Sink; timing from the end of its first batch to its last commit."""
     async with EventProducer(kafka) as producer:
-        sink = Sink(SinkSettings(group_id=unique("bench-sink-"), batch_max_records=BATCH), kafka, url, producer)
+        sink = Sink(SinkSettings(group_id=unique("bench-sink-")), kafka, url, producer)  # production's batch size
         await sink.start()
         task = asyncio.create_task(sink.run())
         try:
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows_per_s": round(sink["rows_per_s"]),
             "seconds": round(sink["seconds"], 3),
             "batches": sink["batches"],
-            "batch_max_records": BATCH,
+            "batch_max_records": SinkSettings().batch_max_records,
             "db_retries": sink["retries"],
         },
         baseline={"rows": copied, "rows_per_s": round(copy_rate), "seconds": round(copy_s, 3)},

@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 # After a batch of a table collided with stored rows (a replay), merge this many batches before trying plain COPY
 # again, so that a replay does not pay for a failed COPY on every batch.
 MERGE_AFTER_CONFLICT_BATCHES = 20
-# Decoding hands the event loop back to the writer after this many messages (a few milliseconds of work).
-DECODE_CHUNK = 500
+# Decoding hands the event loop back to the writer after this many messages (about a millisecond of work): every
+# database reply the writer awaits (a batch takes six) waits for the reader to yield.
+DECODE_CHUNK = 100
 TRANSIENT_DB_ERRORS = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, OSError)
 # Runs in the batch's transaction after its rows are written: (connection, the batch's events).
 AfterWrite = Callable[[AsyncConnection, Sequence[Event]], Awaitable[object]]
@@ -59,10 +60,13 @@ def collect_less_often(gen0_threshold: int) -> None:
     """Run CPython's cyclic garbage collector less often in the sink's process.
 
     The sink allocates a few hundred thousand short-lived, acyclic objects a second (Kafka records, events, column
-    lists), which reference counting frees. With the default thresholds (700, 10, 10) those allocations alone set
-    off the young-generation collection about 3,000 times a second, and the older generations (which walk every
-    live object) often enough that collection took about a tenth of the sink's time (``bench/bench_sink.py``,
-    measured with ``gc.callbacks``). A larger first threshold collects the same rare cycles, later.
+    lists), which reference counting frees. CPython starts a young-generation collection when the tracked objects
+    allocated minus those freed exceed the first threshold (700 by default). A batch in flight holds about five
+    such objects per message, so with the default the collector ran ~3,000 times a second and walked every batch
+    again and again: about a tenth of the sink's time (``bench/bench_sink.py``, measured with ``gc.callbacks``).
+    With a threshold above what two batches in flight hold (two of ``batch_max_records``, about 100,000 objects),
+    the batches' objects are freed before a collection would visit them, and collections become rare. The cost is
+    that cyclic garbage (rare here) waits longer: at most ``gen0_threshold`` objects, tens of megabytes.
     """
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, gen1, gen2)
@@ -257,7 +261,7 @@ class Sink:
                 await ready.put(await self._decode(fetched))
 
     async def _fill_batch(self) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        """Up to ``batch_max_records`` per partition, waiting at most ``batch_wait_ms`` for the batch to fill."""
+        """Up to ``batch_max_records`` in all, waiting at most ``batch_wait_ms`` for the batch to fill."""
         assert self._consumer is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.batch_wait_ms / 1000
@@ -326,8 +330,14 @@ class Sink:
             if spec.columnar is None:
                 batch.tables.append(TableRows(spec, items))
                 continue
-            await asyncio.sleep(0)
-            encoded = spec.columnar.encode([item.event for item in items])
+            steps = spec.columnar.encoding([item.event for item in items])
+            while True:
+                await asyncio.sleep(0)
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    encoded: Encoded = done.value
+                    break
             if encoded.refused:
                 refused = encoded.refused
                 batch.letters += [
