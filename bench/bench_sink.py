@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 
 from bench import common
+from ingest.collector import collect_less_often
 from ingest.producer import EventProducer
 from ingest.topics_admin import ensure_topics
-from services.sink.runner import Sink, collect_less_often
+from services.sink.runner import Sink
 from services.sink.settings import SinkSettings
 from services.sink.tables import ALL_TABLES, FEATURES
 from tests.integration.services import events_factory as ev

@@ -9,6 +9,7 @@ the state has not seen (older ones are recognised by their sequence numbers and 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,12 @@ class RuntimeCache:
         return self._entries.get(patient_id)
 
     def put(self, patient_id: str, runtime: PatientRuntime, partition: int) -> Entry:
-        entry = Entry(runtime, partition, last_persist_mono=self._clock())
+        """Keep a patient's state; its first write comes due at a fixed point of the interval that depends on the
+        patient, not on when it was loaded. Patients loaded together (a worker's start, a rebalance, a class
+        starting on the hour) would otherwise all come due in the same second of every interval: a burst of
+        thousands of state writes (about 70 µs each) that delays every reading queued behind it."""
+        phase = zlib.crc32(patient_id.encode()) / 2**32 * self._interval
+        entry = Entry(runtime, partition, last_persist_mono=self._clock() - phase)
         self._entries[patient_id] = entry
         self.known[patient_id] = partition
         return entry

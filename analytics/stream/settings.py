@@ -39,3 +39,6 @@ class WorkerSettings(BaseSettings):
     # How fast the group notices a dead worker and moves its patients to the others (heartbeat every third of it).
     session_timeout_s: float = Field(default=10.0, ge=6, le=300)
     web_port: int | None = Field(default=None, description="faust's web server (off unless a port is given)")
+    # Net allocations of tracked objects between young-generation collections (CPython's default is 700); see
+    # ingest/collector.py. Measured at 5,000 patients: p50 0.95 s -> 0.08-0.13 s when the machine is not saturated.
+    gc_gen0_threshold: int = Field(default=200_000, ge=700, le=10_000_000)

@@ -11,6 +11,7 @@ from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.app import create_app
 from analytics.stream.bundler import bundle_topic_name
 from analytics.stream.settings import WorkerSettings
+from ingest.collector import collect_less_often
 from ingest.events import DeadLetterV1, SensorHrV1
 from ingest.kafka_config import KafkaSettings
 from ingest.topics_admin import RETAINED, ensure_named_topics, ensure_topics
@@ -23,6 +24,7 @@ async def _ensure_topics(settings: WorkerSettings, kafka: KafkaSettings) -> None
 
 
 def run_worker(settings: WorkerSettings, kafka: KafkaSettings) -> NoReturn:
+    collect_less_often(settings.gc_gen0_threshold)
     asyncio.run(_ensure_topics(settings, kafka))
     if settings.event_loop == "uvloop":
         import mode.loop

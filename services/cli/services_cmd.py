@@ -15,6 +15,7 @@ import psycopg
 import uvicorn
 
 from analytics.events import PrescriptionV1
+from ingest.collector import collect_less_often
 from ingest.kafka_config import KafkaSettings
 from ingest.producer import EventProducer
 from ingest.settings_source import load
@@ -27,7 +28,7 @@ from services.db.migrate import migrate
 from services.db.seed import DEMO_PASSWORD, current_prescriptions, mark_published, seed
 from services.db.settings import DatabaseSettings, RetentionSettings
 from services.settings import RuntimeSettings
-from services.sink.runner import Sink, collect_less_often
+from services.sink.runner import Sink
 from services.sink.settings import SinkSettings
 from services.sink.tables import ALL_TABLES
 

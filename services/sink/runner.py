@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -54,22 +53,6 @@ DECODE_CHUNK = 100
 TRANSIENT_DB_ERRORS = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, OSError)
 # Runs in the batch's transaction after its rows are written: (connection, the batch's events).
 AfterWrite = Callable[[AsyncConnection, Sequence[Event]], Awaitable[object]]
-
-
-def collect_less_often(gen0_threshold: int) -> None:
-    """Run CPython's cyclic garbage collector less often in the sink's process.
-
-    The sink allocates a few hundred thousand short-lived, acyclic objects a second (Kafka records, events, column
-    lists), which reference counting frees. CPython starts a young-generation collection when the tracked objects
-    allocated minus those freed exceed the first threshold (700 by default). A batch in flight holds about five
-    such objects per message, so with the default the collector ran ~3,000 times a second and walked every batch
-    again and again: about a tenth of the sink's time (``bench/bench_sink.py``, measured with ``gc.callbacks``).
-    With a threshold above what two batches in flight hold (two of ``batch_max_records``, about 100,000 objects),
-    the batches' objects are freed before a collection would visit them, and collections become rare. The cost is
-    that cyclic garbage (rare here) waits longer: at most ``gen0_threshold`` objects, tens of megabytes.
-    """
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
 @dataclass

@@ -21,5 +21,5 @@ class SinkSettings(BaseSettings):
     # paused partitions, so this is a safety net, not the mechanism).
     max_poll_interval_ms: int = Field(default=600_000, ge=10_000)
     # Net allocations of tracked objects between young-generation collections in the sink's process (CPython's
-    # default is 700): above what two batches in flight hold. See services/sink/runner.py, collect_less_often.
+    # default is 700): above what two batches in flight hold. See ingest/collector.py.
     gc_gen0_threshold: int = Field(default=200_000, ge=700, le=10_000_000)

@@ -1,10 +1,13 @@
-"""Holds: a bundle is acknowledged only when every patient state that includes one of its readings is stored."""
+"""Holds: a bundle is acknowledged only when every patient state that includes one of its readings is stored.
+RuntimeCache: patients loaded together come due for a write spread over the persist interval."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
-from analytics.stream.cache import Behind, Holds
+from analytics.stream.cache import Behind, Holds, RuntimeCache
 
 
 @dataclass(eq=False)
@@ -53,3 +56,38 @@ def test_behind_is_now_minus_the_newest_append_and_expires_when_idle() -> None:
     assert behind.seconds(now_mono=20.0) == 0.0
     behind.observe(newest_append_ms=0, now_ns=1_000_000 * 1_000_000, now_mono=30.0)
     assert behind.seconds(now_mono=30.0) == 60.0
+
+
+def test_patients_loaded_together_come_due_spread_over_the_interval() -> None:
+    now = [1000.0]
+    cache = RuntimeCache(lambda: now[0], persist_interval_s=5.0)
+    runtime: Any = object()
+    entries = [cache.put(f"patient-{i:04d}", runtime, 0) for i in range(1000)]
+    for entry in entries:
+        entry.dirty = True
+    first_due: list[float] = []
+    pending = list(entries)
+    for step in range(1, 101):  # 5 s in 50 ms steps
+        now[0] = 1000.0 + step * 0.05
+        first_due += [now[0]] * sum(1 for e in pending if cache.due(e))
+        pending = [e for e in pending if not cache.due(e)]
+    assert not pending, "every state comes due within one interval"
+    per_second = Counter(int(t - 1000.0) for t in first_due)
+    assert max(per_second.values()) < 300, per_second  # about 200 a second, not 1,000 at once
+    assert min(first_due) - 1000.0 < 0.5 and max(first_due) - 1000.0 > 4.5
+
+
+def test_a_stored_state_comes_due_again_one_interval_later() -> None:
+    now = [50.0]
+    cache = RuntimeCache(lambda: now[0], persist_interval_s=5.0)
+    runtime: Any = object()
+    entry = cache.put("p", runtime, 0)
+    entry.dirty = True
+    now[0] = 56.0
+    assert cache.due(entry)
+    cache.persisted(entry)
+    entry.dirty = True
+    now[0] = 60.9
+    assert not cache.due(entry)
+    now[0] = 61.0
+    assert cache.due(entry)

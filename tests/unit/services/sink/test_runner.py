@@ -1,30 +1,20 @@
-"""The sink loop's pure parts: a batch's rows per table, and the collector setting its process runs with."""
+"""The sink loop's pure parts: a batch's rows per table, encoded when written if decoding did not."""
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import msgspec
 import pytest
 from aiokafka import ConsumerRecord
 
-from services.sink.runner import Decoded, TableRows, collect_less_often, group_by_table
+from services.sink.runner import Decoded, TableRows, group_by_table
 from services.sink.tables import ALERT_EVENTS, FEATURES
 from tests.integration.services import events_factory as ev
 
 
 def record(offset: int) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord("features.v1", 0, offset, 0, 0, b"p", b"{}", None, 1, 2, ())
-
-
-def test_the_collector_threshold_is_raised_and_the_older_generations_kept() -> None:
-    before = gc.get_threshold()
-    try:
-        collect_less_often(200_000)
-        assert gc.get_threshold() == (200_000, before[1], before[2])
-    finally:
-        gc.set_threshold(*before)
 
 
 def test_a_columnar_table_is_encoded_when_written_if_decoding_did_not() -> None:
