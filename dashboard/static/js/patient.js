@@ -118,6 +118,11 @@ function renderAlerts() {
   const list = [...state.alerts.values()].sort((a, b) => (b.raised_ms ?? 0) - (a.raised_ms ?? 0));
   $("alerts-empty").hidden = list.length > 0;
   const nurse = state.role === "nurse" || state.role === "charge_nurse";
+  // A live update re-renders the list: keep every alert the nurse has open open, with the history shown so far.
+  const opened = new Map();
+  for (const details of $("alert-list").querySelectorAll("li[data-alert-id] > details[open]")) {
+    opened.set(details.parentElement.dataset.alertId, details.querySelector(".history"));
+  }
   $("alert-list").replaceChildren(
     ...list.map((a) => {
       const actions = [];
@@ -149,6 +154,13 @@ function renderAlerts() {
       );
     }),
   );
+  for (const item of $("alert-list").children) {
+    const shown = opened.get(item.dataset.alertId);
+    if (!shown) continue;
+    const details = item.querySelector("details");
+    details.querySelector(".history").replaceChildren(...shown.childNodes);
+    details.open = true; // fires "toggle": the history is fetched again, with the step that caused this update
+  }
 }
 
 async function loadAlertHistory(details) {
