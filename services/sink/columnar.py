@@ -22,7 +22,7 @@ sink isolates a row it refuses as before.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -103,8 +103,12 @@ def _python_bad(values: Sequence[Any], check: Callable[[Any], str | None]) -> Ba
     return [(i, reason) for i, v in enumerate(values) if v is not None and (reason := check(v)) is not None]
 
 
+def _int_out_of_range(value: Any) -> str:
+    return f"{value} is out of range for its column"
+
+
 def _int_check(lo: int, hi: int) -> Callable[[Any], str | None]:
-    return lambda v: None if lo <= v <= hi else f"{v} is out of range for its column"
+    return lambda v: None if lo <= v <= hi else _int_out_of_range(v)
 
 
 def _int64s(values: Sequence[Any], lo: int, hi: int) -> tuple[pa.Array, Bad]:
@@ -118,7 +122,7 @@ def _int64s(values: Sequence[Any], lo: int, hi: int) -> tuple[pa.Array, Bad]:
     out_of_range = np.flatnonzero((x < lo) | (x > hi))
     if not len(out_of_range):
         return array, []
-    bad = [(i, f"{values[i]} is out of range for its column") for i in out_of_range.tolist()]
+    bad = [(i, _int_out_of_range(values[i])) for i in out_of_range.tolist()]
     return pa.array(_without(values, bad), type=pa.int64()), bad
 
 
@@ -261,23 +265,19 @@ class ColumnarCopy:
 
     def encode(self, events: Sequence[Any]) -> Encoded:
         """One payload (header, rows, trailer) for ``events``, less the refused ones."""
-        steps = self.encoding(events)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                encoded: Encoded = done.value
-                return encoded
+        *_, encoded = self.encoding(events)
+        assert encoded is not None
+        return encoded
 
-    def encoding(self, events: Sequence[Any]) -> Generator[None, None, Encoded]:
-        """:meth:`encode` in steps of about a millisecond per thousand events (one column each), so that an
-        asyncio caller can hand the event loop back between them (``for _ in steps: await asyncio.sleep(0)``)."""
+    def encoding(self, events: Sequence[Any]) -> Iterator[Encoded | None]:
+        """:meth:`encode` in steps of about a millisecond per thousand events (one column each): yields None after
+        each step, so that an asyncio caller can hand the event loop back between them, and the payload last."""
         # every field of every event, transposed in C (cheaper than picking the columns' fields per event first)
         fields = list(zip(*map(msgspec.structs.astuple, events), strict=True)) if events else None
         refused: dict[int, str] = {}
         arrays = []
         for position, column, convert in zip(self._positions, self.columns, self._converters, strict=True):
-            yield
+            yield None
             array, bad = convert(fields[position] if fields else [])
             for i, reason in bad:
                 refused.setdefault(i, f"{column.name} {reason}")
@@ -287,7 +287,7 @@ class ColumnarCopy:
             keep = np.ones(len(events), dtype=bool)
             keep[list(refused)] = False
             batch = batch.filter(pa.array(keep))
-        yield
+        yield None
         encoder = ArrowToPostgresBinaryEncoder(self.schema)
         payload = b"".join((encoder.write_header(), encoder.write_batch(batch), encoder.finish()))
-        return Encoded(payload, batch.num_rows, refused)
+        yield Encoded(payload, batch.num_rows, refused)

@@ -287,8 +287,8 @@ class Sink:
             batch.offsets[tp] = max(batch.offsets.get(tp, 0), max(r.offset for r in records) + 1)
             batch.messages += len(records)
             rows = tables.setdefault(spec.table, (spec, {}))[1]
-            event_type, columnar = spec.event_type, spec.columnar is not None
-            to_row, event_key, row_key = spec.to_row, spec.event_key if columnar else None, spec.conflict_key
+            event_type, to_row, row_key = spec.event_type, spec.to_row, spec.conflict_key
+            event_key = spec.event_key if spec.columnar is not None else None
             for record in records:
                 try:
                     event = decode(event_type, record.value or b"")
@@ -313,14 +313,12 @@ class Sink:
             if spec.columnar is None:
                 batch.tables.append(TableRows(spec, items))
                 continue
-            steps = spec.columnar.encoding([item.event for item in items])
-            while True:
-                await asyncio.sleep(0)
-                try:
-                    next(steps)
-                except StopIteration as done:
-                    encoded: Encoded = done.value
-                    break
+            encoded: Encoded | None = None
+            for step in spec.columnar.encoding([item.event for item in items]):
+                if step is None:
+                    await asyncio.sleep(0)
+                encoded = step
+            assert encoded is not None
             if encoded.refused:
                 refused = encoded.refused
                 batch.letters += [
