@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,6 +65,22 @@ def ensure_timescaledb(config: StackConfig) -> None:
     run_checked(["bash", str(script)], "building TimescaleDB from Debian's source package", env=env, timeout_s=1200)
 
 
+def closed_ancestors(path: Path) -> list[Path]:
+    """The folders above ``path`` that other accounts may not pass through (no search bit for others)."""
+    return [folder for folder in reversed(path.parents) if not folder.stat().st_mode & stat.S_IXOTH]
+
+
+def _let_service_reach(path: Path) -> None:
+    """As root, initdb and the server run as the service account, which must pass through every folder above
+    ``path``: a checkout in a private folder (``mktemp -d`` makes it 0700) would stop them with "Permission denied".
+    Give those folders the search bit for others (``chmod o+x``: pass through, not list) and say so."""
+    if os.geteuid() != 0:
+        return
+    for folder in closed_ancestors(path):
+        os.chmod(folder, folder.stat().st_mode | stat.S_IXOTH)
+        print(f"stack: let the `{SERVICE_ACCOUNT}` account pass through {folder} (chmod o+x)", file=sys.stderr)
+
+
 def _chown_to_service(path: Path) -> None:
     if os.geteuid() != 0:
         return
@@ -85,6 +103,7 @@ def init_cluster(config: StackConfig, superuser_password: str) -> None:
         except KeyError as exc:
             raise StackError("the `postgres` account is missing; apt-get install postgresql-15") from exc
     data.parent.mkdir(parents=True, exist_ok=True)
+    _let_service_reach(data.parent)
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(mode=0o700)
