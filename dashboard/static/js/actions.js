@@ -1,14 +1,35 @@
 // Acknowledge, snooze, cancel a snooze, escalate: the shared alert actions (docs/api.md), and the snooze dialog.
 import { TIER_LABELS } from "./format.js";
-import { api } from "./session.js";
+import { api, ApiError } from "./session.js";
 
 const url = (id, tail) => `/api/v1/alerts/${encodeURIComponent(id)}/${tail}`;
 
-export const acknowledge = (id) => api(url(id, "acknowledge"), { method: "POST", json: {} });
-export const cancelSnooze = (id) => api(url(id, "snooze"), { method: "DELETE" });
-export const escalate = (id, level) => api(url(id, "escalate"), { method: "POST", json: { level } });
+/**
+ * Call the API about an alert the page may have learnt of live, before the sink stored it (usually a second or two,
+ * longer while the database catches up): a 404 is asked again every `everyMs` for up to `forMs`, while `wanted()`.
+ * Returns the answer, or null once no longer wanted; the last error once the time is up.
+ */
+export async function whenStored(call, { forMs = 10_000, everyMs = 1000, onWait = () => {}, wanted = () => true } = {}) {
+  const until = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404) || Date.now() >= until) throw err;
+      onWait();
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      if (!wanted()) return null;
+    }
+  }
+}
+
+const post = (id, tail, options) => whenStored(() => api(url(id, tail), options));
+
+export const acknowledge = (id) => post(id, "acknowledge", { method: "POST", json: {} });
+export const cancelSnooze = (id) => post(id, "snooze", { method: "DELETE" });
+export const escalate = (id, level) => post(id, "escalate", { method: "POST", json: { level } });
 export function snooze(id, minutes, reason) {
-  return api(url(id, "snooze"), { method: "PUT", json: reason ? { minutes, reason } : { minutes } });
+  return post(id, "snooze", { method: "PUT", json: reason ? { minutes, reason } : { minutes } });
 }
 
 // Within the API's defaults: patient-cue and nurse alerts up to 60 min, urgent ones (charge nurse only) up to 5.

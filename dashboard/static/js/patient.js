@@ -1,6 +1,6 @@
 // A patient in detail, for the nurse: live heart rate on the band, RR tachogram, ECG strips (Polar H10), alert
 // timeline with history and actions, RPE and symptoms, prescription versions, and past sessions with reports.
-import { acknowledge, askSnooze, cancelSnooze, escalate, maySnooze, runAction, snooze } from "./actions.js";
+import { acknowledge, askSnooze, cancelSnooze, escalate, maySnooze, runAction, snooze, whenStored } from "./actions.js";
 import { applyEngine, applyPublic, applyState, isSnoozed } from "./alerts.js";
 import { ecgChart, ecgSeries, featureSeries, hrChart, rrSeries, tachogram } from "./charts.js";
 import { symptomLabel } from "./entries.js";
@@ -167,7 +167,12 @@ async function loadAlertHistory(details) {
   const id = details.closest("[data-alert-id]").dataset.alertId;
   const box = details.querySelector(".history");
   try {
-    const a = await api(`/api/v1/alerts/${enc(id)}`);
+    const a = await whenStored(() => api(`/api/v1/alerts/${enc(id)}`), {
+      forMs: 60_000,
+      onWait: () => { box.textContent = "Alert just raised: its history is being stored…"; },
+      wanted: () => details.isConnected && details.open, // re-rendered or closed: the new one asks for itself
+    });
+    if (!a) return;
     box.replaceChildren(
       el(
         "table",

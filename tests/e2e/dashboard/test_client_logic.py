@@ -1,6 +1,6 @@
 """The browser's own rules, run in Chromium on the served modules: how alert steps and clinicians' actions merge
-(docs/api.md: higher revision, higher action_seq, a tier rise withdraws acknowledgement and snooze), and the
-sparkline's ring buffer."""
+(docs/api.md: higher revision, higher action_seq, a tier rise withdraws acknowledgement and snooze), the
+sparkline's ring buffer, and asking again about an alert not stored yet."""
 
 from __future__ import annotations
 
@@ -56,6 +56,28 @@ async () => {
 }
 """
 
+WHEN_STORED = """
+async () => {
+  const {whenStored} = await import('/js/actions.js');
+  const {ApiError} = await import('/js/session.js');
+  const answers = (...xs) => {
+    let i = 0;
+    return async () => { const x = xs[i++]; if (x instanceof Error) throw x; return x; };
+  };
+  const missing = () => new ApiError('no alert', 404);
+  const out = {};
+  let waits = 0;
+  const ok = await whenStored(answers(missing(), missing(), 'ok'), {everyMs: 1, onWait: () => waits++});
+  out.asks_again_after_404 = ok === 'ok' && waits === 2;
+  try { await whenStored(answers(new ApiError('refused', 409)), {everyMs: 1}); out.other_errors_at_once = false; }
+  catch (e) { out.other_errors_at_once = e.status === 409; }
+  try { await whenStored(async () => { throw missing(); }, {forMs: 20, everyMs: 5}); out.gives_up = false; }
+  catch (e) { out.gives_up = e.status === 404; }
+  out.stops_when_unwanted = await whenStored(answers(missing(), 'late'), {everyMs: 1, wanted: () => false}) === null;
+  return out;
+}
+"""
+
 
 async def test_alert_merge_rules_and_ring_buffer(dashboard: Dashboard, browser: Browser) -> None:
     page = await (await context(browser)).new_page()
@@ -64,4 +86,6 @@ async def test_alert_merge_rules_and_ring_buffer(dashboard: Dashboard, browser: 
     assert alerts and all(alerts.values()), alerts
     ring: dict[str, Any] = await page.evaluate(RING)
     assert ring and all(ring.values()), ring
+    stored: dict[str, Any] = await page.evaluate(WHEN_STORED)
+    assert stored and all(stored.values()), stored
     await page.context.close()

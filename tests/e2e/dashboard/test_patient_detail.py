@@ -4,7 +4,7 @@ entries, prescription versions and sessions."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Route
 
 from tests.e2e.dashboard.conftest import Dashboard
 from tests.e2e.dashboard.pages import WALL, axe_violations, context, screenshot, sign_in
@@ -36,11 +36,29 @@ async def test_a_nurse_reviews_a_patient_in_detail(dashboard: Dashboard, browser
 
     # sim-001's alert timeline: the ceiling alert, with its history on demand.
     await page.goto(d.url + "/patient.html?id=sim-001")
-    item = page.locator("#alert-list li[data-tier] >> nth=0")
-    await item.wait_for(timeout=60_000)
-    assert "Above ceiling" in await item.inner_text()
+    first = page.locator("#alert-list li[data-tier] >> nth=0")
+    await first.wait_for(timeout=60_000)
+    assert "Above ceiling" in await first.inner_text()
+    # Pinned by id: a live update may re-render and re-order the list while the history loads.
+    alert_id = await first.get_attribute("data-alert-id")
+    item = page.locator(f'#alert-list li[data-alert-id="{alert_id}"]')
+    # An alert that reached the page live can be opened before the sink has stored it: the API answers 404 and the
+    # page asks again. The first answer is made a 404 here so that path runs every time.
+    refused: list[str] = []
+
+    async def not_stored_yet(route: Route) -> None:
+        if refused:
+            await route.continue_()
+            return
+        refused.append(route.request.url)
+        body = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": f"no alert {alert_id!r}"}
+        await route.fulfill(status=404, json=body, headers={"content-type": "application/problem+json"})
+
+    await page.route("**/api/v1/alerts/*", not_stored_yet)
     await item.locator("summary").click()
-    await item.locator(".history table").wait_for(timeout=10_000)
+    await item.locator(".history table").wait_for(timeout=30_000)
+    assert len(refused) == 1
     assert "raised" in await item.locator(".history").inner_text()
+    await page.unroute("**/api/v1/alerts/*")
     assert await axe_violations(page) == []
     await page.context.close()
