@@ -340,6 +340,19 @@ class GenStats:
         }
 
 
+SLICE_S = 5  # the latency breakdown over the run, in slices of this many seconds
+
+
+def _p50_p99(values: list[float]) -> list[float | None]:
+    stats = common.summarize(values, digits=0)
+    return [stats["p50"], stats["p99"]]
+
+
+def _spread(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) - min(known) if known else None
+
+
 class Load:
     """A fleet of simulated straps, translated like the gateway does, sent as per-partition record batches."""
 
@@ -786,6 +799,9 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
     window_end_ms = gen.end_ms
     latencies: list[float] = []
     latencies_all: list[float] = []
+    by_partition: dict[int, list[float]] = {}
+    by_slice: dict[int, list[float]] = {}
+    partition_of = dict(zip(load.patient_ids, load.partition_of, strict=True))
     missing: list[tuple[str, int]] = []
     censored = 0
     for key, t_in in readings.first_ms.items():
@@ -800,6 +816,8 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
         latencies_all.append(float(t_out - t_in))
         if window_start_ms <= t_in <= window_end_ms:
             latencies.append(float(t_out - t_in))
+            by_partition.setdefault(partition_of.get(key[0], -1), []).append(float(t_out - t_in))
+            by_slice.setdefault((t_in - window_start_ms) // (SLICE_S * 1000), []).append(float(t_out - t_in))
     unmatched_outputs = sum(1 for key in outputs.first_ms if key not in readings.first_ms)
     window_s = (window_end_ms - window_start_ms) / 1000
     in_window = sum(1 for t in readings.append_ms if window_start_ms <= t <= window_end_ms)
@@ -838,6 +856,9 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
             "of the grace period count with the time they had waited by then (a lower bound)"
         ),
         "latency_ms_answered_including_warmup": lat_all,
+        # where a tail comes from: some partitions behind, or some seconds of the run (answered readings only)
+        "latency_p50_p99_ms_by_partition": {str(k): _p50_p99(v) for k, v in sorted(by_partition.items())},
+        f"latency_p50_p99_ms_by_{SLICE_S}s": {str(k * SLICE_S): _p50_p99(v) for k, v in sorted(by_slice.items())},
         "pending_at_load_end": pending_at_load_end,
         "cpu_during_load": cpu_load,
         "cpu_including_grace": cpu_all,
@@ -1083,6 +1104,11 @@ def figures_of(live: dict[str, Any], drain: dict[str, Any] | None) -> dict[str, 
         "latency_p99_ms": lat["p99"],
         "latency_max_ms": lat["max"],
         "latency_lower_bound_readings": live["latency_censored"],
+        # a tail from a few seconds of the run shows here; one from a partition left behind in the spread
+        f"latency_p50_ms_by_{SLICE_S}s": [v[0] for v in live[f"latency_p50_p99_ms_by_{SLICE_S}s"].values()],
+        "latency_p50_spread_over_partitions_ms": _spread(
+            [v[0] for v in live["latency_p50_p99_ms_by_partition"].values()]
+        ),
         "readings": live["readings"],
         "pending_at_load_end": live["pending_at_load_end"],
         "readings_without_feature": live["readings_without_output"],
@@ -1205,6 +1231,8 @@ def print_summary(result: dict[str, Any]) -> None:
         ("latency p99 ms", "latency_p99_ms"),
         ("latency max ms", "latency_max_ms"),
         ("latency lower bounds", "latency_lower_bound_readings"),
+        (f"p50 ms by {SLICE_S}-s slice", f"latency_p50_ms_by_{SLICE_S}s"),
+        ("p50 spread partitions", "latency_p50_spread_over_partitions_ms"),
         ("pending at load end", "pending_at_load_end"),
         ("without feature", "readings_without_feature"),
         ("capacity /s", "capacity_per_s"),
