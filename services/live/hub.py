@@ -34,6 +34,8 @@ from services.live.cursor import encode_cursor
 from services.live.events import AlertStateV1
 
 log = logging.getLogger(__name__)
+METADATA_WAIT_S = 30.0  # how long the hub waits at start for a topic's partitions to get leaders
+METADATA_RETRY_S = 0.2
 
 # What the hub reads, and the `kind` clients see.
 SOURCES: tuple[tuple[type[Event], str], ...] = (
@@ -130,10 +132,7 @@ class LiveHub:
         await self._consumer.start()
         tps: list[TopicPartition] = []
         for topic in self._by_topic:
-            partitions = self._consumer.partitions_for_topic(topic) or set()
-            if not partitions:
-                await self._consumer._client.force_metadata_update()
-                partitions = self._consumer.partitions_for_topic(topic) or set()
+            partitions = await self._partitions_of(topic)
             tps.extend(TopicPartition(topic, p) for p in sorted(partitions))
         self._consumer.assign(tps)
         ends = await self._consumer.end_offsets(tps)
@@ -146,6 +145,25 @@ class LiveHub:
             self._buffers[key] = deque()
         self._cursor = None
         self._task = asyncio.create_task(self._run(), name="live-hub")
+
+    async def _partitions_of(self, topic: str) -> set[int]:
+        """The topic's partitions, waiting while the broker has no leader for it yet.
+
+        A topic created moments before (as the API does at start-up) is left out of the metadata until its
+        partitions have leaders; a hub that started without it would never deliver its events (seen: a wall that
+        never showed another nurse's snooze). So wait for it, and refuse to start without it.
+        """
+        assert self._consumer is not None
+        deadline = asyncio.get_running_loop().time() + METADATA_WAIT_S
+        while True:
+            partitions: set[int] | None = self._consumer.partitions_for_topic(topic)
+            if partitions:
+                return partitions
+            if asyncio.get_running_loop().time() >= deadline:
+                raise RuntimeError(f"live hub: topic {topic!r} has no partitions after {METADATA_WAIT_S:.0f} s")
+            await self._consumer._client.force_metadata_update()
+            if not self._consumer.partitions_for_topic(topic):
+                await asyncio.sleep(METADATA_RETRY_S)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ingest.kafka_config import KafkaSettings
+from services.live import hub as hub_module
 from services.live.cursor import decode_cursor
 from services.live.hub import LiveEvent, LiveHub, frame
 
@@ -97,3 +100,37 @@ def test_frame_embeds_the_original_json_and_the_cursor() -> None:
     parsed = json.loads(text)
     assert parsed["type"] == "delta" and parsed["events"][0]["data"] == {"patient_id": "p1", "n": 7}
     assert parsed["events"][0]["id"] == "features.v1:0:7" and parsed["cursor"] == "c1.x"
+
+
+class _MetadataLate:
+    """A consumer whose metadata lists the topic only after ``updates`` forced updates (leaders being elected)."""
+
+    def __init__(self, updates: int | None) -> None:
+        self.updates_needed = updates
+        self.updates = 0
+        self._client = self
+
+    async def force_metadata_update(self) -> bool:
+        self.updates += 1
+        return True
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        ready = self.updates_needed is not None and self.updates >= self.updates_needed
+        return {0, 1, 2} if ready else None
+
+
+async def test_start_waits_for_a_new_topic_to_get_its_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "METADATA_RETRY_S", 0.001)
+    h = hub()
+    h._consumer = _MetadataLate(updates=3)  # type: ignore[assignment]
+    assert await h._partitions_of("alertstate.v1") == {0, 1, 2}
+    assert h._consumer.updates == 3  # type: ignore[attr-defined]
+
+
+async def test_start_refuses_a_topic_that_never_gets_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "METADATA_RETRY_S", 0.001)
+    monkeypatch.setattr(hub_module, "METADATA_WAIT_S", 0.05)
+    h = hub()
+    h._consumer = _MetadataLate(updates=None)  # type: ignore[assignment]
+    with pytest.raises(RuntimeError, match=r"'alertstate\.v1' has no partitions after"):
+        await h._partitions_of("alertstate.v1")
