@@ -20,11 +20,10 @@ import time
 
 from analytics.stream.defaults import default_prescription
 from analytics.stream.runtime import PatientRuntime
-from bench.bench_stream import Load, scenario_source
+from bench.bench_stream import NS_PER_S, Load, scenario_source
 from ingest.events import SensorHrV1
 
-NS = 1_000_000_000
-START_NS = 1_800_000_000 * NS
+START_NS = 1_800_000_000 * NS_PER_S
 PROCESSED_AFTER_NS = 50_000_000
 STATE_WRITE_EVERY = 5
 
@@ -32,7 +31,7 @@ STATE_WRITE_EVERY = 5
 def readings_of(load: Load, seconds: int) -> list[SensorHrV1]:
     fleet, translator = load.fleet(START_NS)
     out: list[SensorHrV1] = []
-    for note in fleet.advance_to(START_NS + seconds * NS):
+    for note in fleet.advance_to(START_NS + seconds * NS_PER_S):
         event = translator.translate(note)
         if isinstance(event, SensorHrV1):
             out.append(event)

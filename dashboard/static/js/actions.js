@@ -23,13 +23,13 @@ export async function whenStored(call, { forMs = 10_000, everyMs = 1000, onWait 
   }
 }
 
-const post = (id, tail, options) => whenStored(() => api(url(id, tail), options));
+const act = (id, tail, options) => whenStored(() => api(url(id, tail), options));
 
-export const acknowledge = (id) => post(id, "acknowledge", { method: "POST", json: {} });
-export const cancelSnooze = (id) => post(id, "snooze", { method: "DELETE" });
-export const escalate = (id, level) => post(id, "escalate", { method: "POST", json: { level } });
+export const acknowledge = (id) => act(id, "acknowledge", { method: "POST", json: {} });
+export const cancelSnooze = (id) => act(id, "snooze", { method: "DELETE" });
+export const escalate = (id, level) => act(id, "escalate", { method: "POST", json: { level } });
 export function snooze(id, minutes, reason) {
-  return post(id, "snooze", { method: "PUT", json: reason ? { minutes, reason } : { minutes } });
+  return act(id, "snooze", { method: "PUT", json: reason ? { minutes, reason } : { minutes } });
 }
 
 // Within the API's defaults: patient-cue and nurse alerts up to 60 min, urgent ones (charge nurse only) up to 5.
