@@ -61,6 +61,7 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from analytics.events import FeaturesV1
+from analytics.stream.bundle import decode_bundle
 from analytics.stream.bundler import bundle_topic_name, bundler_group_id
 from bench import common
 from ingest.events import SensorHrV1
@@ -188,6 +189,7 @@ class LenientKey(msgspec.Struct):
     patient_id: str
     t_s: int | None = None
     gateway_time_ns: int | None = None
+    computed_time_ns: int | None = None  # features: when the worker processed the reading (its wall clock)
 
 
 _key_decoder = msgspec.json.Decoder(LenientKey)
@@ -198,6 +200,7 @@ class TopicRecords:
     """(patient, second) -> first append time (ms), plus counts, of one topic."""
 
     first_ms: dict[tuple[str, int], int] = field(default_factory=dict)
+    computed_ms: dict[tuple[str, int], float] = field(default_factory=dict)  # of the first record per key
     records: int = 0
     duplicates: int = 0
     probes: int = 0
@@ -205,9 +208,28 @@ class TopicRecords:
     end_offsets_total: int = 0
     append_ms: list[int] = field(default_factory=list)  # every non-probe record's append time
 
+    def index(self, k: LenientKey, timestamp: int) -> None:
+        if k.patient_id.startswith(PROBE_PREFIX):
+            self.probes += 1
+            return
+        t_s = k.t_s if k.t_s is not None else (k.gateway_time_ns or 0) // NS_PER_S
+        key = (k.patient_id, t_s)
+        self.append_ms.append(timestamp)
+        prev = self.first_ms.get(key)
+        if prev is None:
+            self.first_ms[key] = timestamp
+            if k.computed_time_ns is not None:
+                self.computed_ms[key] = k.computed_time_ns / 1e6
+        else:
+            self.duplicates += 1
+            self.first_ms[key] = min(prev, timestamp)
 
-async def read_topic(kafka: Kafka, topic: str) -> TopicRecords:
-    """Read a topic from the beginning to its current end and index it by (patient, second)."""
+
+async def read_topic(kafka: Kafka, topic: str, *, bundles: bool = False) -> TopicRecords:
+    """Read a topic from the beginning to its current end and index it by (patient, second).
+
+    ``bundles``: the topic is a worker's sensor bundles; each bundled reading counts with its bundle's timestamp
+    (when the bundler produced it: the bundle topic keeps the producer's time)."""
     out = TopicRecords()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka.bootstrap,
@@ -239,21 +261,11 @@ async def read_topic(kafka: Kafka, topic: str) -> TopicRecords:
                     if r.offset >= ends[tp]:
                         break
                     out.records += 1
-                    if r.timestamp_type != LOG_APPEND_TIME:
+                    if r.timestamp_type != LOG_APPEND_TIME and not bundles:
                         out.not_log_append_time += 1
-                    k = _key_decoder.decode(r.value)
-                    if k.patient_id.startswith(PROBE_PREFIX):
-                        out.probes += 1
-                        continue
-                    t_s = k.t_s if k.t_s is not None else (k.gateway_time_ns or 0) // NS_PER_S
-                    key = (k.patient_id, t_s)
-                    out.append_ms.append(r.timestamp)
-                    prev = out.first_ms.get(key)
-                    if prev is None:
-                        out.first_ms[key] = r.timestamp
-                    else:
-                        out.duplicates += 1
-                        out.first_ms[key] = min(prev, r.timestamp)
+                    values = [b.value or b"" for b in decode_bundle(r.value)] if bundles else [r.value]
+                    for value in values:
+                        out.index(_key_decoder.decode(value), r.timestamp)
                 if records and records[-1].offset + 1 >= ends[tp]:
                     remaining.discard(tp)
             for tp in list(remaining - set(batches)):
@@ -788,6 +800,7 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
     totals = {"source_records": await kafka.total(sut.source), "dest_records": await kafka.total(sut.dest)}
     readings = await read_topic(kafka, sut.source)
     outputs = await read_topic(kafka, sut.dest)
+    bundled = await read_topic(kafka, bundle_topic_name(sut.group), bundles=True) if kind == "worker" else None
     if readings.not_log_append_time or outputs.not_log_append_time:
         raise RuntimeError("bench topics do not carry LogAppendTime timestamps; latencies would be meaningless")
     if readings.records != readings.end_offsets_total or outputs.records != outputs.end_offsets_total:
@@ -801,6 +814,11 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
     latencies_all: list[float] = []
     by_partition: dict[int, list[float]] = {}
     by_slice: dict[int, list[float]] = {}
+    # the latency in two: from the reading's append until the worker processed it (queueing in the bundler and
+    # the agent), and from then until its feature was appended (the output's way through the producer)
+    to_processing: list[float] = []
+    to_append: list[float] = []
+    to_bundle: list[float] = []  # of to_processing: until the bundler produced the reading's bundle
     partition_of = dict(zip(load.patient_ids, load.partition_of, strict=True))
     missing: list[tuple[str, int]] = []
     censored = 0
@@ -818,6 +836,12 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
             latencies.append(float(t_out - t_in))
             by_partition.setdefault(partition_of.get(key[0], -1), []).append(float(t_out - t_in))
             by_slice.setdefault((t_in - window_start_ms) // (SLICE_S * 1000), []).append(float(t_out - t_in))
+            computed = outputs.computed_ms.get(key)
+            if computed is not None:
+                to_processing.append(computed - t_in)
+                to_append.append(t_out - computed)
+            if bundled is not None and (t_bundle := bundled.first_ms.get(key)) is not None:
+                to_bundle.append(float(t_bundle - t_in))
     unmatched_outputs = sum(1 for key in outputs.first_ms if key not in readings.first_ms)
     window_s = (window_end_ms - window_start_ms) / 1000
     in_window = sum(1 for t in readings.append_ms if window_start_ms <= t <= window_end_ms)
@@ -859,6 +883,9 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
         # where a tail comes from: some partitions behind, or some seconds of the run (answered readings only)
         "latency_p50_p99_ms_by_partition": {str(k): _p50_p99(v) for k, v in sorted(by_partition.items())},
         f"latency_p50_p99_ms_by_{SLICE_S}s": {str(k * SLICE_S): _p50_p99(v) for k, v in sorted(by_slice.items())},
+        "latency_p50_p99_ms_append_to_processing": _p50_p99(to_processing) if to_processing else None,
+        "latency_p50_p99_ms_append_to_bundle": _p50_p99(to_bundle) if to_bundle else None,
+        "latency_p50_p99_ms_processing_to_feature_append": _p50_p99(to_append) if to_append else None,
         "pending_at_load_end": pending_at_load_end,
         "cpu_during_load": cpu_load,
         "cpu_including_grace": cpu_all,
@@ -1109,6 +1136,10 @@ def figures_of(live: dict[str, Any], drain: dict[str, Any] | None) -> dict[str, 
         "latency_p50_spread_over_partitions_ms": _spread(
             [v[0] for v in live["latency_p50_p99_ms_by_partition"].values()]
         ),
+        # where a reading waits: before the worker processes it, or after (its feature in the producer)
+        "latency_p50_p99_ms_append_to_processing": live.get("latency_p50_p99_ms_append_to_processing"),
+        "latency_p50_p99_ms_append_to_bundle": live.get("latency_p50_p99_ms_append_to_bundle"),
+        "latency_p50_p99_ms_processing_to_feature_append": live.get("latency_p50_p99_ms_processing_to_feature_append"),
         "readings": live["readings"],
         "pending_at_load_end": live["pending_at_load_end"],
         "readings_without_feature": live["readings_without_output"],
@@ -1233,6 +1264,9 @@ def print_summary(result: dict[str, Any]) -> None:
         ("latency lower bounds", "latency_lower_bound_readings"),
         (f"p50 ms by {SLICE_S}-s slice", f"latency_p50_ms_by_{SLICE_S}s"),
         ("p50 spread partitions", "latency_p50_spread_over_partitions_ms"),
+        ("p50/p99 until processed", "latency_p50_p99_ms_append_to_processing"),
+        ("p50/p99 until bundled", "latency_p50_p99_ms_append_to_bundle"),
+        ("p50/p99 processed->out", "latency_p50_p99_ms_processing_to_feature_append"),
         ("pending at load end", "pending_at_load_end"),
         ("without feature", "readings_without_feature"),
         ("capacity /s", "capacity_per_s"),
