@@ -53,3 +53,25 @@ async def test_a_refused_batch_is_raised_by_check() -> None:
     rec.futures[0].set_exception(OSError("broker said no"))
     with pytest.raises(RuntimeError, match="not written"):
         out.check()
+
+
+async def test_partitions_are_sent_at_once_not_one_after_another() -> None:
+    """A partition whose batch waits for the producer (a full queue) does not hold up the others."""
+    sent: list[int] = []
+    first_may_go = asyncio.Event()
+
+    async def send_batch(topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> list[Any]:
+        if not sent:
+            sent.append(partition)
+            await first_may_go.wait()  # released only once another partition's batch was handed over
+        else:
+            sent.append(partition)
+            first_may_go.set()
+        return []
+
+    out = Outgoing(Recorder().partitions_of, send_batch)
+    for i in range(40):
+        out.add("features", f"sim-{i:03d}".encode(), b"x")
+    async with asyncio.timeout(5):
+        await out.flush()
+    assert len(sent) == len(set(sent)) > 1
