@@ -353,6 +353,7 @@ class GenStats:
 
 
 SLICE_S = 5  # the latency breakdown over the run, in slices of this many seconds
+LATENCY_SPLIT = ("append_to_bundle", "append_to_processing", "processing_to_feature_append")
 
 
 def _p50_p99(values: list[float]) -> list[float | None]:
@@ -814,11 +815,9 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
     latencies_all: list[float] = []
     by_partition: dict[int, list[float]] = {}
     by_slice: dict[int, list[float]] = {}
-    # the latency in two: from the reading's append until the worker processed it (queueing in the bundler and
-    # the agent), and from then until its feature was appended (the output's way through the producer)
-    to_processing: list[float] = []
-    to_append: list[float] = []
-    to_bundle: list[float] = []  # of to_processing: until the bundler produced the reading's bundle
+    # where a reading waits (LATENCY_SPLIT): until the bundler produced its bundle, until the worker processed
+    # it (both from the reading's append), and from then until its feature was appended (the way out)
+    split: dict[str, list[float]] = {part: [] for part in LATENCY_SPLIT}
     partition_of = dict(zip(load.patient_ids, load.partition_of, strict=True))
     missing: list[tuple[str, int]] = []
     censored = 0
@@ -838,10 +837,10 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
             by_slice.setdefault((t_in - window_start_ms) // (SLICE_S * 1000), []).append(float(t_out - t_in))
             computed = outputs.computed_ms.get(key)
             if computed is not None:
-                to_processing.append(computed - t_in)
-                to_append.append(t_out - computed)
+                split["append_to_processing"].append(computed - t_in)
+                split["processing_to_feature_append"].append(t_out - computed)
             if bundled is not None and (t_bundle := bundled.first_ms.get(key)) is not None:
-                to_bundle.append(float(t_bundle - t_in))
+                split["append_to_bundle"].append(float(t_bundle - t_in))
     unmatched_outputs = sum(1 for key in outputs.first_ms if key not in readings.first_ms)
     window_s = (window_end_ms - window_start_ms) / 1000
     in_window = sum(1 for t in readings.append_ms if window_start_ms <= t <= window_end_ms)
@@ -883,9 +882,7 @@ async def live_phase(bench: Bench, producer: AIOKafkaProducer, load: Load, kind:
         # where a tail comes from: some partitions behind, or some seconds of the run (answered readings only)
         "latency_p50_p99_ms_by_partition": {str(k): _p50_p99(v) for k, v in sorted(by_partition.items())},
         f"latency_p50_p99_ms_by_{SLICE_S}s": {str(k * SLICE_S): _p50_p99(v) for k, v in sorted(by_slice.items())},
-        "latency_p50_p99_ms_append_to_processing": _p50_p99(to_processing) if to_processing else None,
-        "latency_p50_p99_ms_append_to_bundle": _p50_p99(to_bundle) if to_bundle else None,
-        "latency_p50_p99_ms_processing_to_feature_append": _p50_p99(to_append) if to_append else None,
+        **{f"latency_p50_p99_ms_{part}": _p50_p99(v) if v else None for part, v in split.items()},
         "pending_at_load_end": pending_at_load_end,
         "cpu_during_load": cpu_load,
         "cpu_including_grace": cpu_all,
@@ -1137,9 +1134,7 @@ def figures_of(live: dict[str, Any], drain: dict[str, Any] | None) -> dict[str, 
             [v[0] for v in live["latency_p50_p99_ms_by_partition"].values()]
         ),
         # where a reading waits: before the worker processes it, or after (its feature in the producer)
-        "latency_p50_p99_ms_append_to_processing": live.get("latency_p50_p99_ms_append_to_processing"),
-        "latency_p50_p99_ms_append_to_bundle": live.get("latency_p50_p99_ms_append_to_bundle"),
-        "latency_p50_p99_ms_processing_to_feature_append": live.get("latency_p50_p99_ms_processing_to_feature_append"),
+        **{f"latency_p50_p99_ms_{part}": live.get(f"latency_p50_p99_ms_{part}") for part in LATENCY_SPLIT},
         "readings": live["readings"],
         "pending_at_load_end": live["pending_at_load_end"],
         "readings_without_feature": live["readings_without_output"],
