@@ -25,6 +25,7 @@ from typing import Any
 import faust
 from aiokafka.partitioner import DefaultPartitioner
 from faust.exceptions import NotReady
+from faust.types import TP
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.bundle import Bundled, BundleError, decode_bundle
@@ -32,6 +33,7 @@ from analytics.stream.bundler import Bundler, bundle_topic_name
 from analytics.stream.cache import Behind, Entry, Holds, RuntimeCache
 from analytics.stream.defaults import default_prescription
 from analytics.stream.faust_context import event_context
+from analytics.stream.fetch_wait import shorten_fetch_wait
 from analytics.stream.outgoing import Outgoing, SendBatch, aiokafka_sender
 from analytics.stream.runtime import Outputs, PatientRuntime, in_session
 from analytics.stream.settings import WorkerSettings
@@ -105,9 +107,9 @@ def create_app(
     )
 
     # Table writes reach the changelog through faust's producer buffer, and when it holds more than
-    # ``max_messages`` (100) faust stops feeding every stream until it has drained: with 5,000 patients a batch
-    # stores hundreds of states at once, so the worker sat idle with readings waiting (measured: seconds of
-    # latency at two-thirds of a core). The buffer drains in the background at the producer's pace either way.
+    # ``max_messages`` (100) faust stops feeding every stream until it has drained. The patient states no longer
+    # take that way (see ``store``), but prescriptions and faust's own writes do; a burst of them must not stop the
+    # streams. The buffer drains in the background at the producer's pace either way.
     app.producer.buffer.max_messages = CHANGELOG_BUFFER_MAX
 
     def raw_topic(name: str, **kw: Any) -> Any:
@@ -189,6 +191,15 @@ def create_app(
     # faust's aiokafka driver keeps its AIOKafkaProducer behind _ensure_producer() (faust-streaming 0.15.3; the
     # integration tests fail if that changes)
     outgoing = Outgoing(*(sender or aiokafka_sender(lambda: app.producer._ensure_producer())))  # type: ignore[attr-defined]
+    changelog = states.changelog_topic.get_topic_name()
+
+    def changelog_written(partition: int, offset: int) -> None:
+        """As faust's own changelog callback does: the local store remembers how far into the changelog it is, so a
+        restarted worker replays only the records after it (an earlier offset only makes it replay more)."""
+        store: Any = states.data
+        store.set_persisted_offset(TP(changelog, partition), offset)
+
+    outgoing.watch(changelog, changelog_written)
 
     def publish(patient_key: bytes, out: Outputs) -> None:
         """Queue the outputs; :func:`send_outputs` sends them in record batches through faust's producer (faust
@@ -206,15 +217,28 @@ def create_app(
             log.info("producer stopped while publishing; leaving the rest of the batch to the next owner")
             raise asyncio.CancelledError from None
 
-    async def store(key: bytes, entry: Entry, event: Any | None = None) -> None:
-        """Write the patient's state to the table, then release the bundles whose readings it includes."""
+    def store(key: bytes, entry: Entry, event: Any | None = None) -> list[Any]:
+        """Write the patient's state to the table's local store and queue its changelog record; returns the bundles
+        its readings free, to be released once the record is handed to the producer (:func:`send_outputs`).
+
+        The changelog record goes out with the agent's own record batches, not through faust's table write
+        (``states[key] = ...``): faust sends those one message at a time from its producer buffer, which at 1,000
+        state writes a second fell further and further behind, and every commit waits for that buffer (measured:
+        flushes of 12-35 s, during which no bundle reached the agent)."""
+        raw = entry.runtime.dump()
         if event is None:
-            states[key] = entry.runtime.dump()
+            states.data[key] = raw
         else:
-            with event_context(event):
-                states[key] = entry.runtime.dump()
-        for ev in cache.persisted(entry):
-            await release(ev)
+            with event_context(event):  # the store files the key under the event's partition
+                states.data[key] = raw
+        outgoing.add(changelog, key, raw, partition=entry.partition)
+        return cache.persisted(entry)
+
+    async def stored(released: list[Any]) -> None:
+        """Hand the queued changelog records over, then release the bundles they free."""
+        await send_outputs()
+        for event in released:
+            await release(event)
 
     def entry_for(patient_id: str, key: bytes, partition: int) -> Entry:
         entry = cache.get(patient_id)
@@ -276,10 +300,12 @@ def create_app(
                     publish(key, out)
                     urgent = bool(out.alerts or out.sessions) or touched.get(key, (entry, event, False))[2]
                     touched[key] = (entry, event, urgent)
-            await send_outputs()
+            await send_outputs()  # the outputs first: a state in the changelog must never be ahead of them
+            released: list[Any] = []
             for key, (entry, last_event, urgent) in touched.items():
                 if urgent or cache.due(entry):
-                    await store(key, entry, last_event)
+                    released += store(key, entry, last_event)
+            await stored(released)
             for event in events:
                 await release(event)
 
@@ -299,7 +325,7 @@ def create_app(
             publish(key, out)
             await send_outputs()
             if out.alerts or out.sessions or cache.due(entry):
-                await store(key, entry)
+                await stored(store(key, entry))
             if not entry.runtime.in_session:
                 cache.known.pop(patient_id, None)
 
@@ -332,6 +358,7 @@ def create_app(
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def on_rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         """Find patients in a session on partitions we now own, so their clocks keep ticking."""
+        shorten_fetch_wait(app.consumer, settings.fetch_max_wait_ms)
         n = kafka.partitions
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == bundle_topic.get_topic_name()}
         found = 0

@@ -7,18 +7,22 @@ producer, which faust flushes before it commits offsets, so the at-least-once gu
 broker refused is raised by :meth:`Outgoing.check` before anything it covers is acknowledged.
 
 Keys are partitioned like the producer's default partitioner (murmur2 of the key over the topic's partitions), so
-a patient's outputs land where a plain ``send`` would put them.
+a patient's outputs land where a plain ``send`` would put them, unless the record names its partition (a table's
+changelog record goes to the partition of the event that wrote it). :meth:`Outgoing.watch` tells a topic's owner the
+offsets its batches were written at (a table store records how far its changelog is in the local store).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiokafka.partitioner import murmur2
 
 SendBatch = Callable[[str, int, list[tuple[bytes, bytes]]], Awaitable[list["asyncio.Future[Any]"]]]
+Written = Callable[[int, int], None]  # (partition, base offset of a batch the broker acknowledged)
 
 
 class Outgoing:
@@ -28,32 +32,43 @@ class Outgoing:
         self._counts: dict[str, int] = {}
         self._partition: dict[tuple[int, bytes], int] = {}
         self._records: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
-        self._pending: list[tuple[str, bytes, bytes]] = []
+        self._pending: list[tuple[str, bytes, bytes, int | None]] = []
         self._in_flight: list[asyncio.Future[Any]] = []
+        self._watchers: dict[str, Written] = {}
 
-    def add(self, topic: str, key: bytes, value: bytes) -> None:
-        self._pending.append((topic, key, value))
+    def add(self, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
+        """Queue a record for the next :meth:`flush`; without ``partition``, the key's default partition."""
+        self._pending.append((topic, key, value, partition))
+
+    def watch(self, topic: str, written: Written) -> None:
+        """Call ``written(partition, base_offset)`` for every batch of ``topic`` the broker acknowledges."""
+        self._watchers[topic] = written
 
     async def flush(self) -> None:
         """Send everything added since the last flush, in order per topic partition."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        for topic, key, value in pending:
-            n = self._counts.get(topic)
-            if n is None:
-                n = self._counts[topic] = await self._partitions_of(topic)
-            partition = self._partition.get((n, key))
+        for topic, key, value, partition in pending:
             if partition is None:
-                partition = self._partition[(n, key)] = (murmur2(key) & 0x7FFFFFFF) % n
+                n = self._counts.get(topic)
+                if n is None:
+                    n = self._counts[topic] = await self._partitions_of(topic)
+                partition = self._partition.get((n, key))
+                if partition is None:
+                    partition = self._partition[(n, key)] = (murmur2(key) & 0x7FFFFFFF) % n
             self._records.setdefault((topic, partition), []).append((key, value))
         records, self._records = self._records, {}
         # Each partition's batches in order, all partitions at once. aiokafka keeps one batch per partition waiting
         # for the next produce request and makes a batch behind it wait until that request has taken it; sent one
         # partition after another, those waits added up to several round trips per pass.
         sent = await asyncio.gather(*(self._send_batch(t, p, items) for (t, p), items in records.items()))
-        for futures in sent:
+        for (topic, partition), futures in zip(records, sent, strict=True):
             self._in_flight += futures
+            written = self._watchers.get(topic)
+            if written is not None:
+                for future in futures:
+                    future.add_done_callback(partial(_report, written, partition))
 
     def check(self) -> None:
         """Raise the error of any batch the broker refused (its records were not written); forget settled ones."""
@@ -64,6 +79,11 @@ class Outgoing:
             elif not future.cancelled() and future.exception() is not None:
                 raise RuntimeError("a batch of outputs was not written") from future.exception()
         self._in_flight = still
+
+
+def _report(written: Written, partition: int, future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is None and future.result() is not None:
+        written(partition, future.result().offset)
 
 
 def aiokafka_sender(producer_of: Callable[[], Any]) -> tuple[Callable[[str], Awaitable[int]], SendBatch]:

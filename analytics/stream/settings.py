@@ -27,6 +27,12 @@ class WorkerSettings(BaseSettings):
     producer_linger_ms: int = Field(
         default=5, ge=0, le=100, description="batch produced messages for up to this long (latency vs CPU)"
     )
+    fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        le=1500,
+        description="longest the broker holds a fetch with nothing new (faust's own 1,500 ms delayed readings)",
+    )
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     store: str = Field(default="rocksdb://", description="faust table store; memory:// only for agent unit tests")
     commit_interval_s: float = Field(default=1.0, gt=0, le=60)

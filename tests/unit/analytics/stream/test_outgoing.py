@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -75,3 +76,31 @@ async def test_partitions_are_sent_at_once_not_one_after_another() -> None:
     async with asyncio.timeout(5):
         await out.flush()
     assert len(sent) == len(set(sent)) > 1
+
+
+async def test_a_record_may_name_its_partition() -> None:
+    rec = Recorder()
+    out = Outgoing(rec.partitions_of, rec.send_batch)
+    out.add("changelog", b"sim-001", b"state", partition=7)
+    await out.flush()
+    assert [(t, p) for t, p, _ in rec.batches] == [("changelog", 7)]
+
+
+async def test_a_watched_topic_hears_the_offsets_its_batches_were_written_at() -> None:
+    rec = Recorder()
+    out = Outgoing(rec.partitions_of, rec.send_batch)
+    heard: list[tuple[int, int]] = []
+    out.watch("changelog", lambda partition, offset: heard.append((partition, offset)))
+    out.add("changelog", b"sim-001", b"s1", partition=3)
+    out.add("features", b"sim-001", b"f1")
+    await out.flush()
+    futures = {topic: rec.futures[i] for i, (topic, _, _) in enumerate(rec.batches)}
+    futures["features"].set_result(SimpleNamespace(offset=99))
+    futures["changelog"].set_result(SimpleNamespace(offset=41))
+    await asyncio.sleep(0)  # done callbacks run on the next loop pass
+    assert heard == [(3, 41)]
+    out.add("changelog", b"sim-002", b"s2", partition=3)
+    await out.flush()
+    rec.futures[-1].set_exception(OSError("refused"))
+    await asyncio.sleep(0)
+    assert heard == [(3, 41)]  # a refused batch was not written
