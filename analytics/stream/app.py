@@ -30,6 +30,7 @@ from faust.types import TP
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.bundle import Bundled, BundleError, decode_bundle
 from analytics.stream.bundler import Bundler, bundle_topic_name
+from analytics.stream.bundler_process import supervise
 from analytics.stream.cache import Behind, Entry, Holds, RuntimeCache
 from analytics.stream.defaults import default_prescription
 from analytics.stream.faust_context import event_context
@@ -311,7 +312,10 @@ def create_app(
 
     @app.task
     async def bundle_readings() -> None:
-        await bundler.run()
+        if settings.bundler_process:
+            await supervise(settings, kafka, source=sensor_topic, dest=bundle_topic.get_topic_name())
+        else:
+            await bundler.run()
 
     @app.agent(ticks_topic, name="patient-ticks")
     async def on_tick(stream: Any) -> None:

@@ -22,6 +22,9 @@ class WorkerSettings(BaseSettings):
         default=25, ge=1, le=1000, description="the bundler gathers each partition's readings this long (adds latency)"
     )
     bundle_max_records: int = Field(default=500, ge=1, le=10_000, description="readings in one bundle at most")
+    bundler_process: bool = Field(
+        default=True, description="run the bundler in a child process (another core) rather than in the worker's loop"
+    )
     batch_max: int = Field(default=100, ge=1, le=10_000, description="bundles the agent processes together at most")
     batch_wait_ms: int = Field(default=5, ge=1, le=1000, description="longest wait to fill a batch (adds latency)")
     producer_linger_ms: int = Field(

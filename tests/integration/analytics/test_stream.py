@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,20 @@ DROPOUT = fast_scenario(
     ],
     {"dropout": [{"start_s": 40, "duration_s": 20}]},
 )
+
+
+def _bundlers_of(worker_pid: int) -> list[int]:
+    """Bundler processes started by the worker ``worker_pid`` (it passes its pid as their last argument)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"analytics.stream.bundler_process" in argv and str(worker_pid).encode() in argv:
+                found.append(int(entry.name))
+    return found
 
 
 async def _settle(rig: Rig, seconds: float) -> None:
@@ -82,10 +97,12 @@ async def test_killing_one_of_two_workers_loses_no_features_and_duplicates_no_al
     await rig.publish_prescriptions([prescription_for(f"sim-{i:03d}") for i in range(1, patients + 1)])
     sim = asyncio.create_task(rig.simulate(CEILING, patients, duration_s=100))
     await asyncio.sleep(35)  # mid-breach for every patient
+    assert a.proc is not None and _bundlers_of(a.proc.pid), "the worker runs its bundler in a child process"
     a.kill()
     await sim
     await _settle(rig, 15)
     assert b.running, b.log_tail()
+    assert not _bundlers_of(a.proc.pid), "a killed worker's bundler process outlived it"
 
     seconds_with_readings = {(r.patient_id, r.gateway_time_ns // NS) for r in rig.published}
     seconds_with_features = {(f.patient_id, f.t_s) for f, _ in rig.observed.features}
