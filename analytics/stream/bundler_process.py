@@ -1,9 +1,9 @@
 """The bundler in a child process of the worker, so it runs on another core than the agent.
 
 The worker's main thread is the bottleneck at 5,000 patients: one Python thread does the agent, the producer's
-sender and faust's bookkeeping, under one GIL. The bundler is a fifth of that thread's time (aiokafka unpacking
-every sensor record, bundling, producing; py-spy on the draining worker, 2026-11-23), and it shares nothing with
-the agent but the Kafka topics, so it can run in its own process.
+sender and faust's bookkeeping, under one GIL. The bundler was about a sixth of the process's samples (aiokafka
+unpacking every sensor record, bundling, producing; py-spy on the draining worker, 2026-11-23), and it shares
+nothing with the agent but the Kafka topics, so it can run in its own process.
 
 The child is this module run with the worker's settings as JSON arguments. It exits when the worker stops it
 (SIGTERM: it commits what the broker acknowledged and leaves its group) and when the worker dies: the kernel sends
