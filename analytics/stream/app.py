@@ -3,9 +3,10 @@
 Agents are thin loops around :class:`~analytics.stream.runtime.PatientRuntime`:
 
 * ``sensor-hr`` takes the readings of ``sensor.hr.v1`` in bundles (one Kafka message per partition every 25 ms,
-  written by the bundler task, :mod:`analytics.stream.bundler`: faust's per-event cost is paid per bundle), folds
-  each reading into its patient's runtime and publishes features, alerts and session events at once (latency); a
-  bundle is acknowledged only once the states that include its readings are in the table;
+  written by the bundler, :mod:`analytics.stream.bundler`, in a child process by default: faust's per-event cost is
+  paid per bundle), folds each reading into its patient's runtime and publishes features, alerts and session events
+  at once (latency); a bundle is acknowledged only once the states that include its readings are in the table and
+  their changelog records handed to the producer;
 * ``patient-ticks`` runs the clock-driven part (signal lost, sessions ending, seconds without data) for patients
   whose straps went quiet; a 1 s timer sends it a tick per such patient, through an internal topic keyed like
   the sensor topic, so the work happens in the patient's partition (faust tables are written from events only);
@@ -44,7 +45,7 @@ from ingest.wire import Event, SchemaError, decode, encode
 
 log = logging.getLogger(__name__)
 TICK_AFTER_S = 2.5  # a patient whose last reading arrived this long ago gets clock ticks
-CHANGELOG_BUFFER_MAX = 20_000  # table writes waiting for the producer (~7 KB each) before faust pauses the streams
+CHANGELOG_BUFFER_MAX = 20_000  # faust's buffered table writes (prescriptions) before it pauses the streams
 
 
 @dataclass

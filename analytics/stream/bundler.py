@@ -9,7 +9,8 @@ a bundle holds about ten readings, which divides faust's per-event cost by ten f
 Nothing is lost: the source offsets are committed only after the broker acknowledged the bundles that carry them
 (:class:`~analytics.stream.commits.Committer`). After a crash or a rebalance, records bundled but not committed
 are bundled again by the next owner; the agent recognises them by their sequence numbers and emits nothing twice.
-Stateless, so it runs inside every worker process and scales with them.
+Stateless, so every worker runs one (as a child process, :mod:`analytics.stream.bundler_process`, or in its
+own loop) and it scales with them.
 """
 
 from __future__ import annotations

@@ -82,8 +82,11 @@ class Outgoing:
 
 
 def _report(written: Written, partition: int, future: asyncio.Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is None and future.result() is not None:
-        written(partition, future.result().offset)
+    if future.cancelled() or future.exception() is not None:
+        return
+    metadata = future.result()
+    if metadata is not None:
+        written(partition, metadata.offset)
 
 
 def aiokafka_sender(producer_of: Callable[[], Any]) -> tuple[Callable[[str], Awaitable[int]], SendBatch]:
