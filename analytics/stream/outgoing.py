@@ -31,10 +31,10 @@ class Outgoing:
         self._send_batch = send_batch
         self._counts: dict[str, int] = {}
         self._partition: dict[tuple[int, bytes], int] = {}
-        self._records: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
         self._pending: list[tuple[str, bytes, bytes, int | None]] = []
         self._in_flight: list[asyncio.Future[Any]] = []
         self._watchers: dict[str, Written] = {}
+        self._turn = asyncio.Lock()  # flushes hand over one after another, in the order they were called
 
     def add(self, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
         """Queue a record for the next :meth:`flush`; without ``partition``, the key's default partition."""
@@ -45,20 +45,31 @@ class Outgoing:
         self._watchers[topic] = written
 
     async def flush(self) -> None:
-        """Send everything added since the last flush, in order per topic partition."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        for topic, key, value, partition in pending:
-            if partition is None:
-                n = self._counts.get(topic)
-                if n is None:
-                    n = self._counts[topic] = await self._partitions_of(topic)
-                partition = self._partition.get((n, key))
+        """Send everything added since the last flush, in order per topic partition.
+
+        A watched topic's records (a table's changelog) are handed over only after every other record queued before
+        them, by this flush or an earlier one, whichever agent queued it: a state in the changelog must never be
+        ahead of the outputs of the readings it includes, or a crash between the two loses those outputs."""
+        async with self._turn:
+            if not self._pending:
+                return
+            pending, self._pending = self._pending, []
+            records: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
+            for topic, key, value, partition in pending:
                 if partition is None:
-                    partition = self._partition[(n, key)] = (murmur2(key) & 0x7FFFFFFF) % n
-            self._records.setdefault((topic, partition), []).append((key, value))
-        records, self._records = self._records, {}
+                    n = self._counts.get(topic)
+                    if n is None:
+                        n = self._counts[topic] = await self._partitions_of(topic)
+                    partition = self._partition.get((n, key))
+                    if partition is None:
+                        partition = self._partition[(n, key)] = (murmur2(key) & 0x7FFFFFFF) % n
+                records.setdefault((topic, partition), []).append((key, value))
+            outputs = {tp: items for tp, items in records.items() if tp[0] not in self._watchers}
+            watched = {tp: items for tp, items in records.items() if tp[0] in self._watchers}
+            for part in (outputs, watched):
+                await self._hand_over(part)
+
+    async def _hand_over(self, records: dict[tuple[str, int], list[tuple[bytes, bytes]]]) -> None:
         # Each partition's batches in order, all partitions at once. aiokafka keeps one batch per partition waiting
         # for the next produce request and makes a batch behind it wait until that request has taken it; sent one
         # partition after another, those waits added up to several round trips per pass.

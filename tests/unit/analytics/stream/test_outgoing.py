@@ -104,3 +104,53 @@ async def test_a_watched_topic_hears_the_offsets_its_batches_were_written_at() -
     rec.futures[-1].set_exception(OSError("refused"))
     await asyncio.sleep(0)
     assert heard == [(3, 41)]  # a refused batch was not written
+
+
+async def test_a_changelog_record_waits_for_every_output_queued_before_it() -> None:
+    """One agent's feature waits for the producer; another agent then stores that patient's state. The state's
+    changelog record must not be handed over before the feature, or a crash in between loses the feature."""
+    handed: list[str] = []
+    features_may_go = asyncio.Event()
+
+    async def send_batch(topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> list[Any]:
+        if topic == "features":
+            await features_may_go.wait()  # its partition still has a batch waiting for a produce request
+        handed.append(topic)
+        return []
+
+    out = Outgoing(Recorder().partitions_of, send_batch)
+    out.watch("changelog", lambda partition, offset: None)
+    out.add("features", b"sim-001", b"f")
+    first = asyncio.create_task(out.flush())
+    await asyncio.sleep(0)
+    out.add("changelog", b"sim-001", b"state", partition=3)
+    second = asyncio.create_task(out.flush())
+    await asyncio.sleep(0.05)
+    assert handed == []  # the changelog record waits behind the blocked feature
+    features_may_go.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(first, second)
+    assert handed == ["features", "changelog"]
+
+
+async def test_within_one_flush_the_changelog_goes_after_the_outputs() -> None:
+    handed: list[str] = []
+    features_may_go = asyncio.Event()
+
+    async def send_batch(topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> list[Any]:
+        if topic == "features":
+            await features_may_go.wait()
+        handed.append(topic)
+        return []
+
+    out = Outgoing(Recorder().partitions_of, send_batch)
+    out.watch("changelog", lambda partition, offset: None)
+    out.add("changelog", b"sim-001", b"state", partition=3)
+    out.add("features", b"sim-001", b"f")
+    flush = asyncio.create_task(out.flush())
+    await asyncio.sleep(0.05)
+    assert handed == []
+    features_may_go.set()
+    async with asyncio.timeout(5):
+        await flush
+    assert handed == ["features", "changelog"]
