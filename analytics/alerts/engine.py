@@ -117,22 +117,26 @@ def _step(rule: Rule, rs: RuleState, s: Snapshot) -> tuple[RuleState, list[Alert
 
 
 def evaluate(state: AlertEngineState, snapshot: Snapshot) -> tuple[AlertEngineState, list[AlertV1]]:
-    """Evaluate every rule on ``snapshot``; returns the new state and the alert events to publish, in rule order."""
+    """Evaluate every rule on ``snapshot``; returns the new state and the alert events to publish, in rule order.
+
+    ``state`` is not changed; when no rule has state before or after, it is returned as it is (the common case,
+    every second for every patient: nothing pending, nothing active)."""
+    previous = state.rules
+    in_session = snapshot.session_id is not None
     rules: dict[str, RuleState] = {}
     alerts: list[AlertV1] = []
     for rule in RULES:
-        current = state.rules.get(rule.name)
-        if current is None:
-            # The common case, every second for every patient: nothing pending, nothing active. Only a condition
-            # that holds creates state.
-            verdict_active = (snapshot.in_session or not rule.session_only) and rule.check(snapshot).active is True
-            if not verdict_active:
-                continue
+        current = previous.get(rule.name) if previous else None
+        # Only a condition that holds creates state.
+        if current is None and (not (in_session or not rule.session_only) or rule.check(snapshot).active is not True):
+            continue
         rs = msgspec.structs.replace(current) if current is not None else RuleState()
         rs, emitted = _step(rule, rs, snapshot)
         if rs != _EMPTY:
             rules[rule.name] = rs
         alerts.extend(emitted)
+    if not rules and not previous:
+        return state, alerts
     return AlertEngineState(rules=rules), alerts
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
+
 from analytics.alerts import const
 from analytics.alerts.snapshot import Snapshot, Thresholds
 
@@ -17,9 +19,11 @@ Tier = Literal["patient_cue", "nurse", "urgent"]
 TIER_RANK: dict[str, int] = {"patient_cue": 0, "nurse": 1, "urgent": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """``active`` None means "cannot tell" (e.g. no heart rate): the engine neither raises nor clears on it."""
+class Verdict(msgspec.Struct, frozen=True, gc=False):
+    """``active`` None means "cannot tell" (e.g. no heart rate): the engine neither raises nor clears on it.
+
+    A frozen msgspec struct: built for every active condition every second, and several times cheaper to build
+    than a frozen dataclass."""
 
     active: bool | None
     value: float | None = None
