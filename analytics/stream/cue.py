@@ -10,6 +10,12 @@ from analytics.physiology.quality import SignalState
 from analytics.physiology.zones import Zone
 
 STOP_RULES = frozenset({"above_absolute_limit", "do_not_start"})
+# Enum members bound once: this runs for every patient every second.
+_STRAP_SIGNALS = frozenset({SignalState.NO_CONTACT, SignalState.LOST, SignalState.STALE})
+_NO_DATA, _ABOVE_CEILING, _ABOVE_BAND = Zone.NO_DATA, Zone.ABOVE_CEILING, Zone.ABOVE_BAND
+_SLOW_ZONES = frozenset({Zone.BELOW_BAND, Zone.VERY_LIGHT})
+_RESTING = frozenset({Phase.REST, Phase.UNKNOWN})
+_COOL_DOWN, _RECOVERY, _EXERCISE = Phase.COOL_DOWN, Phase.RECOVERY, Phase.EXERCISE
 
 
 def cue_for(
@@ -27,20 +33,20 @@ def cue_for(
     Under beta-blockade the HR band is informational (CLINICAL.md 2.1: RPE is the target, HR only a ceiling), so
     below or above the band the cue is "keep going" (by feel) and only the ceiling asks to ease off.
     """
-    if urgent or STOP_RULES & set(active_rules):
+    if urgent or (active_rules and not STOP_RULES.isdisjoint(active_rules)):
         return "stop"
-    if signal in (SignalState.NO_CONTACT, SignalState.LOST, SignalState.STALE) or zone == Zone.NO_DATA:
+    if signal in _STRAP_SIGNALS or zone == _NO_DATA:
         return "check_strap"
-    if zone == Zone.ABOVE_CEILING or "above_ceiling" in active_rules:
+    if zone == _ABOVE_CEILING or (active_rules and "above_ceiling" in active_rules):
         return "ease_off"
-    if phase == Phase.COOL_DOWN:
+    if phase == _COOL_DOWN:
         return "cool_down"
-    if phase in (Phase.REST, Phase.UNKNOWN) and not exercise_seen:
+    if phase in _RESTING and not exercise_seen:
         return "rest"
-    if phase == Phase.RECOVERY:
+    if phase == _RECOVERY:
         return "rest"
-    if zone == Zone.ABOVE_BAND:
+    if zone == _ABOVE_BAND:
         return "keep_going" if beta_blocker else "ease_off"
-    if zone in (Zone.BELOW_BAND, Zone.VERY_LIGHT) and phase == Phase.EXERCISE and not beta_blocker:
+    if zone in _SLOW_ZONES and phase == _EXERCISE and not beta_blocker:
         return "speed_up"
     return "keep_going"

@@ -16,7 +16,6 @@ without any reading in processing time ends the session.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -47,6 +46,10 @@ SESSION_END_S = 300.0
 """Without any reading for 5 minutes (processing time) the session ends; shorter outages are ridden out so a
 gateway's buffered backfill still lands in its own session."""
 EXERCISE_PHASES = frozenset({Phase.WARM_UP, Phase.EXERCISE, Phase.COOL_DOWN})
+# Enum properties (``Phase.label``, ``SignalState.value``) cost 1-3 µs each; the per-reading path looks them up here.
+_PHASE_LABELS: tuple[str, ...] = tuple(phase.label for phase in Phase)
+_SIGNAL_VALUES: dict[SignalState, str] = {state: state.value for state in SignalState}
+_NO_RULES: dict[str, Any] = {}
 
 
 class SessionInfo(msgspec.Struct, kw_only=True):
@@ -76,12 +79,22 @@ class RuntimeState(msgspec.Struct, kw_only=True):
     last_arrival_ns: int = 0
 
 
-@dataclass
 class Outputs:
-    features: list[FeaturesV1] = field(default_factory=list)
-    alerts: list[AlertV1] = field(default_factory=list)
-    sessions: list[SessionV1] = field(default_factory=list)
-    rejected: str | None = None  # a reason, when the reading cannot be placed (the caller dead-letters it)
+    """What one reading or tick produced (a plain class with slots: one is built per reading)."""
+
+    __slots__ = ("alerts", "features", "rejected", "sessions")
+
+    def __init__(
+        self,
+        features: list[FeaturesV1] | None = None,
+        alerts: list[AlertV1] | None = None,
+        sessions: list[SessionV1] | None = None,
+        rejected: str | None = None,
+    ) -> None:
+        self.features = features if features is not None else []
+        self.alerts = alerts if alerts is not None else []
+        self.sessions = sessions if sessions is not None else []
+        self.rejected = rejected  # a reason, when the reading cannot be placed (the caller dead-letters it)
 
     def extend(self, other: Outputs) -> None:
         self.features += other.features
@@ -299,7 +312,7 @@ class PatientRuntime:
             session_id=session.session_id if session else None,
             now_ns=now_ns,
             session_started_ns=session.started_ns if session else None,
-            phase=snap.phase.label,
+            phase=_PHASE_LABELS[snap.phase],
             hr_bpm=snap.hr_bpm if valid_recent else None,
             last_valid_ns=session.last_valid_ns if session else None,
             last_reading_ns=session.last_reading_ns if session else None,
@@ -314,7 +327,7 @@ class PatientRuntime:
 
     def _evaluate(self, snap: StreamSnapshot, rx: PrescriptionV1, now_ns: int) -> list[AlertV1]:
         self.state.alerts, alerts = evaluate(self.state.alerts, self._alert_snapshot(snap, rx, now_ns))
-        if self.state.session is not None:
+        if alerts and self.state.session is not None:
             self.state.session.signal_lost_episodes += sum(
                 1 for a in alerts if a.rule == "signal_lost" and a.event == "raised"
             )
@@ -328,8 +341,11 @@ class PatientRuntime:
         p = stream.prescription
         hr = hr_now
         zone = zone_of(hr if hr is not None else math.nan, p)
-        active = st.alerts.active()
-        urgent = any(r.tier == "urgent" for r in active.values())
+        if st.alerts.rules:
+            active = st.alerts.active()
+            urgent = any(r.tier == "urgent" for r in active.values())
+        else:  # most seconds: no alert pending or active
+            active, urgent = _NO_RULES, False
         signal = snap.signal.state
         tiz = snap.time_in_zones
         return FeaturesV1(
@@ -351,8 +367,8 @@ class PatientRuntime:
             trimp_edwards=snap.trimp_edwards,
             rmssd_ms=snap.rmssd_ms,
             sdnn_ms=snap.sdnn_ms,
-            phase=snap.phase.label,  # type: ignore[arg-type]
-            signal=signal.value,
+            phase=_PHASE_LABELS[snap.phase],  # type: ignore[arg-type]
+            signal=_SIGNAL_VALUES[signal],  # type: ignore[arg-type]
             data_age_s=0.0
             if hr_now is not None or session is None
             else max(0.0, (now_ns - session.last_reading_ns) / NS),
