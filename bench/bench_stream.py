@@ -263,7 +263,7 @@ async def read_topic(kafka: Kafka, topic: str, *, bundles: bool = False) -> Topi
                     out.records += 1
                     if r.timestamp_type != LOG_APPEND_TIME and not bundles:
                         out.not_log_append_time += 1
-                    values = [b.value or b"" for b in decode_bundle(r.value)] if bundles else [r.value]
+                    values = [b.raw_value() or b"" for b in decode_bundle(r.value)] if bundles else [r.value]
                     for value in values:
                         out.index(_key_decoder.decode(value), r.timestamp)
                 if records and records[-1].offset + 1 >= ends[tp]:

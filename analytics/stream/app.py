@@ -180,7 +180,7 @@ def create_app(
 
     async def reject(partition: int, record: Bundled, reason: str) -> None:
         """Dead-letter a bundled reading under its own coordinates in the sensor topic."""
-        await dead_letter(kafka_origin(sensor_topic, partition, record.offset), record.key, record.value, reason)
+        await dead_letter(kafka_origin(sensor_topic, partition, record.offset), record.key, record.raw_value(), reason)
 
     async def release(event: Any) -> None:
         """Drop one hold on a bundle; acknowledge it when nothing holds it any more."""
@@ -282,10 +282,9 @@ def create_app(
                 if records:
                     behind.observe(records[-1].timestamp, clock_ns(), time.monotonic())
                 for record in records:
-                    try:
-                        reading = decode(SensorHrV1, record.value or b"")
-                    except SchemaError as exc:
-                        await reject(partition, record, str(exc))
+                    reading = record.reading
+                    if reading is None:  # the bundler could not decode it
+                        await reject(partition, record, record.error or "not a sensor.hr.v1 reading")
                         continue
                     key = reading.partition_key()
                     entry = entry_for(reading.patient_id, key, partition)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.app import StreamApp, create_app
-from analytics.stream.bundle import Bundled, encode_bundle
+from analytics.stream.bundle import bundled, encode_bundle
 from analytics.stream.settings import WorkerSettings
 from ingest.events import DeadLetterV1, SensorHrV1
 from ingest.kafka_config import KafkaSettings
@@ -78,9 +78,18 @@ def agent(sa: StreamApp, name: str) -> Any:
     return next(a for a in sa.app.agents.values() if a.name.endswith(name))
 
 
+class SourceRecord(NamedTuple):
+    """A sensor-topic record as the bundler reads it."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+
+
 def bundle(values: list[tuple[bytes, bytes]], first_offset: int = 0) -> bytes:
     """(key, value) records of partition 0, as the bundler forwards them."""
-    return encode_bundle(0, [Bundled(first_offset + i, 0, k, v) for i, (k, v) in enumerate(values)])
+    return encode_bundle(0, [bundled(SourceRecord(first_offset + i, 0, k, v)) for i, (k, v) in enumerate(values)])
 
 
 async def put_readings(sensor: Any, rs: list[SensorHrV1], per_bundle: int = 1) -> None:
@@ -121,7 +130,8 @@ async def test_a_malformed_bundle_is_dead_lettered_whole(stream: tuple[StreamApp
         await sensor.put(key=None, value=bundle([(b"sim-001", b"{}")])[:-3], partition=0)
         await put_readings(sensor, good)
     letters = sent.of(sa, sa.deadletter_topic, DeadLetterV1)
-    assert len(letters) == 1 and letters[0].reason.startswith("not a sensor bundle: record 1 of 1 claims")
+    assert len(letters) == 1 and letters[0].reason.startswith("not a sensor bundle: ")
+    assert "bytes that do not decode as one" in letters[0].reason
     assert len(sent.of(sa, sa.features_topic, FeaturesV1)) == len(good)
 
 
