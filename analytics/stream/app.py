@@ -351,6 +351,13 @@ def create_app(
     async def heartbeat() -> None:
         await asyncio.to_thread(_beat, settings.data_dir / settings.name / "alive")
 
+    output_topics = [
+        *topic_names.values(),
+        ticks_topic.get_topic_name(),
+        changelog,
+        prescriptions.changelog_topic.get_topic_name(),
+    ]
+
     def track_output_topics() -> None:
         """Make the producer's metadata track every topic this worker writes to.
 
@@ -359,16 +366,9 @@ def create_app(
         leaders. Its pending batches then never leave: found at 5,000 patients, when the first tick (to the ticks
         topic, which faust creates after the producer's first fetch) made the producer track that topic alone and
         drop features.v1 and sessions.v1 (the worker stopped in 7 of 57 benchmark runs)."""
-        client = app.producer._ensure_producer().client  # type: ignore[attr-defined]  # see Outgoing below
+        client = app.producer._ensure_producer().client  # type: ignore[attr-defined]  # as for Outgoing above
         for name in output_topics:
             client.add_topic(name)
-
-    output_topics = [
-        *topic_names.values(),
-        ticks_topic.get_topic_name(),
-        changelog,
-        prescriptions.changelog_topic.get_topic_name(),
-    ]
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers narrowly
     async def on_revoked(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
