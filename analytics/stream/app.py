@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,19 +31,19 @@ from faust.exceptions import NotReady
 from faust.types import TP
 
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
-from analytics.stream.bundle import Bundled, BundleError, decode_bundle
 from analytics.stream.bundler import Bundler, bundle_topic_name
 from analytics.stream.bundler_process import supervise
-from analytics.stream.cache import Behind, Entry, Holds, RuntimeCache
-from analytics.stream.defaults import default_prescription
+from analytics.stream.cache import Behind, Holds, Unstored
 from analytics.stream.faust_context import event_context
 from analytics.stream.fetch_wait import shorten_fetch_wait
 from analytics.stream.outgoing import Outgoing, SendBatch, aiokafka_sender
-from analytics.stream.runtime import Outputs, PatientRuntime, in_session
+from analytics.stream.runtime import in_session
 from analytics.stream.settings import WorkerSettings
+from analytics.stream.shard import ALERTS, FEATURES, SESSIONS, Done, ShardCore, Stored
+from analytics.stream.shards import ShardGoneError, Shards
 from ingest.events import DeadLetterV1, SensorHrV1, kafka_origin
 from ingest.kafka_config import KafkaSettings
-from ingest.wire import Event, SchemaError, decode, encode
+from ingest.wire import SchemaError, decode, encode
 
 log = logging.getLogger(__name__)
 TICK_AFTER_S = 2.5  # a patient whose last reading arrived this long ago gets clock ticks
@@ -63,7 +65,7 @@ class StreamApp:
     ticks_topic: Any
     states: Any
     prescriptions: Any
-    cache: RuntimeCache
+    shards: Shards
 
 
 def _beat(path: Path) -> None:
@@ -134,34 +136,27 @@ def create_app(
     prescriptions_topic = raw_topic(kafka.topic(PrescriptionV1.TOPIC))
     deadletter_topic = raw_topic(kafka.topic(DeadLetterV1.TOPIC))
     ticks_topic = raw_topic(f"{settings.app_id}-patient-ticks", internal=True, retention=3600.0)
-    topics_by_event: dict[type[Event], Any] = {
-        FeaturesV1: features_topic,
-        AlertV1: alerts_topic,
-        SessionV1: sessions_topic,
-        DeadLetterV1: deadletter_topic,
-    }
 
     # bytes keys and values make faust use its "raw" codec; our own msgspec codecs do the (de)serialising.
     states = app.Table("patient-state", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
     prescriptions = app.Table("prescriptions", key_type=bytes, value_type=bytes, partitions=kafka.partitions)
-    cache = RuntimeCache(time.monotonic, settings.persist_interval_s)
     holds = Holds()
+    unstored = Unstored()
     behind = Behind()
     partitioner = DefaultPartitioner()
     sensor_stream: dict[str, Any] = {}
+    known: dict[str, int] = {}  # patients on our partitions that may need ticks: id -> partition
+    arrivals: dict[str, int] = {}  # when a reading of the patient was last folded in (ns)
 
-    # Decoded prescriptions of the patients on our partitions; the table (RocksDB) is read once per patient.
-    # The prescriptions agent runs in this process for the same partitions (co-partitioned), so it keeps this
-    # current; a rebalance empties it.
-    rx_cache: dict[bytes, PrescriptionV1 | None] = {}
+    def load_stored(keys: list[bytes]) -> list[Stored]:
+        """What a shard asks for a patient it does not hold: the stored state and prescription."""
+        return [Stored(key, states.get(key), prescriptions.get(key)) for key in keys]
 
-    def prescription_for(patient_id: str, key: bytes) -> PrescriptionV1:
-        if key in rx_cache:
-            rx = rx_cache[key]
-        else:
-            raw = prescriptions.get(key)
-            rx = rx_cache[key] = decode(PrescriptionV1, raw) if raw else None
-        return rx if rx is not None else default_prescription(patient_id)
+    shards = Shards.create(
+        settings,
+        load_stored,
+        lambda: ShardCore(settings.persist_interval_s, clock_ns=clock_ns, clock_mono=time.monotonic),
+    )
 
     async def dead_letter(origin: str, key: bytes | None, value: bytes | None, reason: str) -> None:
         letter = DeadLetterV1(
@@ -178,17 +173,17 @@ def create_app(
         message = event.message
         return kafka_origin(message.topic, message.partition, message.offset)
 
-    async def reject(partition: int, record: Bundled, reason: str) -> None:
-        """Dead-letter a bundled reading under its own coordinates in the sensor topic."""
-        await dead_letter(kafka_origin(sensor_topic, partition, record.offset), record.key, record.raw_value(), reason)
-
     async def release(event: Any) -> None:
         """Drop one hold on a bundle; acknowledge it when nothing holds it any more."""
         stream = sensor_stream.get("stream")
         if holds.release(event) and stream is not None:
             await stream.ack(event)
 
-    topic_names = {kind: topic.get_topic_name() for kind, topic in topics_by_event.items()}
+    kind_topics = {
+        FEATURES: features_topic.get_topic_name(),
+        ALERTS: alerts_topic.get_topic_name(),
+        SESSIONS: sessions_topic.get_topic_name(),
+    }
 
     # faust's aiokafka driver keeps its AIOKafkaProducer behind _ensure_producer() (faust-streaming 0.15.3; the
     # integration tests fail if that changes)
@@ -203,12 +198,30 @@ def create_app(
 
     outgoing.watch(changelog, changelog_written)
 
-    def publish(patient_key: bytes, out: Outputs) -> None:
-        """Queue the outputs; :func:`send_outputs` sends them in record batches through faust's producer (faust
-        flushes it before committing offsets). ``Topic.send`` would cost a FutureMessage and a buffer hop per
-        message, and ``producer.send`` about 20 µs each."""
-        for event in (*out.features, *out.alerts, *out.sessions):
-            outgoing.add(topic_names[type(event)], patient_key, encode(event))
+    async def publish(done: Done, events: list[Any]) -> None:
+        """Queue a shard's outputs; :func:`send_outputs` sends them in record batches through faust's producer
+        (faust flushes it before committing offsets). ``Topic.send`` would cost a FutureMessage and a buffer hop per
+        message, and ``producer.send`` about 20 µs each. Dead letters go at once."""
+        for index, reason in done.bad_bundles:
+            event = events[index]
+            await dead_letter(origin_of(event), event.key, event.value, reason)
+        for r in done.rejected:  # under the reading's own coordinates in the sensor topic
+            await dead_letter(kafka_origin(sensor_topic, r.partition, r.offset), r.key, r.value, r.reason)
+        add = outgoing.add
+        for kind, key, value in done.outputs:
+            add(kind_topics[kind], key, value)
+        if done.newest_ms is not None:
+            behind.observe(done.newest_ms, clock_ns(), time.monotonic())
+
+    async def exchange(work: Awaitable[list[Done]]) -> list[Done]:
+        try:
+            return await work
+        except ShardGoneError:
+            # Its patients' states since their last write are gone from memory, and the bundles they hold will not
+            # be acknowledged: stop the worker, so the partitions' next owner replays them onto the stored states.
+            log.critical("a runtime shard died; stopping the worker so its partitions are replayed", exc_info=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise
 
     async def send_outputs() -> None:
         try:
@@ -219,34 +232,25 @@ def create_app(
             log.info("producer stopped while publishing; leaving the rest of the batch to the next owner")
             raise asyncio.CancelledError from None
 
-    def store(key: bytes, entry: Entry, event: Any | None = None) -> list[Any]:
+    def store(key: bytes, raw: bytes, partition: int, event: Any) -> list[Any]:
         """Write the patient's state to the table's local store and queue its changelog record; returns the bundles
         its readings free, to be released once the record is handed to the producer (:func:`send_outputs`).
+        ``event`` is one of the patient's partition, for the store to file the key under.
 
         The changelog record goes out with the agent's own record batches, not through faust's table write
         (``states[key] = ...``): faust sends those one message at a time from its producer buffer, which at 1,000
         state writes a second fell further and further behind, and every commit waits for that buffer (measured:
         flushes of 12-35 s, during which no bundle reached the agent)."""
-        raw = entry.runtime.dump()
-        if event is None:
+        with event_context(event):  # the store files the key under the event's partition
             states.data[key] = raw
-        else:
-            with event_context(event):  # the store files the key under the event's partition
-                states.data[key] = raw
-        outgoing.add(changelog, key, raw, partition=entry.partition)
-        return cache.persisted(entry)
+        outgoing.add(changelog, key, raw, partition=partition)
+        return unstored.stored(key)
 
     async def stored(released: list[Any]) -> None:
         """Hand the queued changelog records over, then release the bundles they free."""
         await send_outputs()
         for event in released:
             await release(event)
-
-    def entry_for(patient_id: str, key: bytes, partition: int) -> Entry:
-        entry = cache.get(patient_id)
-        if entry is None:
-            entry = cache.put(patient_id, PatientRuntime.load(patient_id, states.get(key)), partition)
-        return entry
 
     @app.agent(prescriptions_topic, name="prescriptions")
     async def on_prescription(stream: Any) -> None:
@@ -261,51 +265,42 @@ def create_app(
             if current is not None and decode(PrescriptionV1, current).version > prescription.version:
                 continue  # an older version replayed after a newer one
             prescriptions[key] = event.value
-            rx_cache[key] = prescription
+            shards.prescription_changed(event.message.partition, key, event.value)
 
     @app.agent(bundle_topic, name="sensor-hr")
     async def on_bundles(stream: Any) -> None:
-        """Bundles in small batches (at most ``batch_max`` or ``batch_wait_ms``); each reading's features are
-        published as soon as its bundle is processed (milliseconds)."""
+        """Bundles in small batches (at most ``batch_max`` or ``batch_wait_ms``), folded in by the shards; each
+        reading's features are published as soon as its bundle is processed (milliseconds)."""
         sensor_stream["stream"] = stream
+        try:
+            await fold_bundles(stream)
+        except asyncio.CancelledError:
+            await shards.close()  # the worker is stopping (the children would also end with it)
+            raise
+
+    async def fold_bundles(stream: Any) -> None:
         async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
             outgoing.check()  # a refused output batch stops the agent before the bundles it covers are acknowledged
-            touched: dict[bytes, tuple[Entry, Any, bool]] = {}
             for event in events:
                 holds.hold(event)  # until the whole bundle is processed
-                try:
-                    records = decode_bundle(event.value or b"")
-                except BundleError as exc:
-                    await dead_letter(origin_of(event), event.key, event.value, f"not a sensor bundle: {exc}")
-                    continue
-                partition = event.message.partition
-                if records:
-                    behind.observe(records[-1].timestamp, clock_ns(), time.monotonic())
-                for record in records:
-                    reading = record.reading
-                    if reading is None:  # the bundler could not decode it
-                        await reject(partition, record, record.error or "not a sensor.hr.v1 reading")
-                        continue
-                    key = reading.partition_key()
-                    entry = entry_for(reading.patient_id, key, partition)
-                    rx = prescription_for(reading.patient_id, key)
-                    out = entry.runtime.on_reading(reading, rx, now_ns=clock_ns())
-                    if out is None:  # a replayed reading the stored state already includes
-                        continue
-                    if not entry.pending or entry.pending[-1] is not event:
-                        entry.pending.append(event)
-                        holds.hold(event)  # until this patient's state is stored
-                    entry.dirty = True
-                    if out.rejected:
-                        await reject(partition, record, out.rejected)
-                    publish(key, out)
-                    urgent = bool(out.alerts or out.sessions) or touched.get(key, (entry, event, False))[2]
-                    touched[key] = (entry, event, urgent)
+            results = await exchange(
+                shards.fold([(i, event.message.partition, event.value or b"") for i, event in enumerate(events)])
+            )
+            for done in results:
+                await publish(done, events)
             await send_outputs()  # the outputs first: a state in the changelog must never be ahead of them
+            now = clock_ns()
             released: list[Any] = []
-            for key, (entry, last_event, urgent) in touched.items():
-                if urgent or cache.due(entry):
-                    released += store(key, entry, last_event)
+            for done in results:
+                for touched in done.touched:
+                    patient_id = touched.key.decode()
+                    for index in touched.events:
+                        if unstored.add(touched.key, events[index]):
+                            holds.hold(events[index])  # until this patient's state is stored
+                    arrivals[patient_id] = now
+                    known[patient_id] = touched.partition
+                    if touched.state is not None:
+                        released += store(touched.key, touched.state, touched.partition, events[touched.events[-1]])
             await stored(released)
             for event in events:
                 await release(event)
@@ -319,19 +314,20 @@ def create_app(
 
     @app.agent(ticks_topic, name="patient-ticks")
     async def on_tick(stream: Any) -> None:
-        async for event in stream.events():
-            key = event.key
-            patient_id = key.decode()
-            entry = entry_for(patient_id, key, event.message.partition)
-            out = entry.runtime.on_tick(prescription_for(patient_id, key), now_ns=clock_ns())
-            changed = bool(out.features or out.alerts or out.sessions)
-            entry.dirty = entry.dirty or changed
-            publish(key, out)
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
+            by_key = {event.key: event for event in events}  # one tick per patient is enough
+            results = await exchange(shards.tick([(key, event.message.partition) for key, event in by_key.items()]))
+            for done in results:
+                await publish(done, [])
             await send_outputs()
-            if out.alerts or out.sessions or cache.due(entry):
-                await stored(store(key, entry))
-            if not entry.runtime.in_session:
-                cache.known.pop(patient_id, None)
+            released: list[Any] = []
+            for done in results:
+                for touched in done.touched:
+                    if touched.state is not None:
+                        released += store(touched.key, touched.state, touched.partition, by_key[touched.key])
+                    if not touched.in_session:
+                        known.pop(touched.key.decode(), None)
+            await stored(released)
 
     @app.timer(interval=1.0)
     async def tick() -> None:
@@ -342,9 +338,8 @@ def create_app(
         as well cost a fifth of a core)."""
         now = clock_ns()
         quiet_after_s = TICK_AFTER_S + behind.seconds(time.monotonic())
-        for patient_id, partition in list(cache.known.items()):
-            entry = cache.get(patient_id)
-            if entry is None or (now - entry.runtime.state.last_arrival_ns) / 1e9 >= quiet_after_s:
+        for patient_id, partition in list(known.items()):
+            if (now - arrivals.get(patient_id, 0)) / 1e9 >= quiet_after_s:
                 await ticks_topic.send(key=patient_id.encode(), value=b"", partition=partition)
 
     @app.timer(interval=5.0)
@@ -352,7 +347,8 @@ def create_app(
         await asyncio.to_thread(_beat, settings.data_dir / settings.name / "alive")
 
     output_topics = [
-        *topic_names.values(),
+        *kind_topics.values(),
+        deadletter_topic.get_topic_name(),
         ticks_topic.get_topic_name(),
         changelog,
         prescriptions.changelog_topic.get_topic_name(),
@@ -374,9 +370,12 @@ def create_app(
     async def on_revoked(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         revoked: set[Any] = args[0] if args else set()
         lost = {tp.partition for tp in revoked if tp.topic == bundle_topic.get_topic_name()}
-        cache.drop_partitions(lost)
+        shards.partitions_lost(lost)
         holds.drop_partitions(lost)
-        rx_cache.clear()
+        unstored.drop_partitions(lost)
+        for patient_id in [p for p, partition in known.items() if partition in lost]:
+            del known[patient_id]
+            arrivals.pop(patient_id, None)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def on_rebalanced(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -390,8 +389,8 @@ def create_app(
             if not in_session(raw):
                 continue
             partition = partitioner(key, list(range(n)), list(range(n)))
-            if partition in mine and key.decode() not in cache.known:
-                cache.known[key.decode()] = partition
+            if partition in mine and key.decode() not in known:
+                known[key.decode()] = partition
                 found += 1
         if found:
             log.info("rebalance: %d patients in a session now on this worker", found)
@@ -408,5 +407,5 @@ def create_app(
         ticks_topic,
         states,
         prescriptions,
-        cache,
+        shards,
     )

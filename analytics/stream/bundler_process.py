@@ -50,7 +50,7 @@ async def supervise(settings: WorkerSettings, kafka: KafkaSettings, *, source: s
         await asyncio.sleep(RESTART_AFTER_S)
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
@@ -67,7 +67,7 @@ async def _run(bundler: Bundler) -> None:
 
 
 def main(argv: list[str]) -> None:
-    _die_with_parent(int(argv[4]))
+    die_with_parent(int(argv[4]))
     settings = WorkerSettings.model_validate_json(argv[0])
     kafka = KafkaSettings.model_validate_json(argv[1])
     logging.basicConfig(level=settings.log_level.upper(), format="[bundler %(process)d] %(levelname)s %(message)s")

@@ -1,17 +1,18 @@
 """The worker's in-memory view of the patients on its partitions (plain Python, no faust).
 
-Each patient's :class:`PatientRuntime` is kept decoded between readings and written to the faust table every
-``persist_interval_s`` (and at every alert or session event). A bundle of readings is acknowledged to Kafka only
-after the states of all patients it has readings of are in the table (:class:`Holds`), so the committed offset never
-runs ahead of the stored state: after a crash the replacement worker restores the state and replays only readings
-the state has not seen (older ones are recognised by their sequence numbers and skipped).
+Each patient's :class:`PatientRuntime` is kept decoded between readings, in the shard that folds its readings
+(:mod:`analytics.stream.shard`), and written to the faust table every ``persist_interval_s`` (and at every alert
+or session event). A bundle of readings is acknowledged to Kafka only after the states of all patients it has
+readings of are in the table (:class:`Holds`, :class:`Unstored`), so the committed offset never runs ahead of the
+stored state: after a crash the replacement worker restores the state and replays only readings the state has not
+seen (older ones are recognised by their sequence numbers and skipped).
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from analytics.stream.runtime import PatientRuntime
@@ -21,7 +22,6 @@ from analytics.stream.runtime import PatientRuntime
 class Entry:
     runtime: PatientRuntime
     partition: int
-    pending: list[Any] = field(default_factory=list)  # faust events (bundles) with readings not yet stored
     last_persist_mono: float = 0.0
     dirty: bool = False
 
@@ -31,7 +31,6 @@ class RuntimeCache:
         self._clock = clock
         self._interval = persist_interval_s
         self._entries: dict[str, Entry] = {}
-        self.known: dict[str, int] = {}  # patients on our partitions that may need ticks: id -> partition
 
     def get(self, patient_id: str) -> Entry | None:
         return self._entries.get(patient_id)
@@ -44,31 +43,53 @@ class RuntimeCache:
         phase = zlib.crc32(patient_id.encode()) / 2**32 * self._interval
         entry = Entry(runtime, partition, last_persist_mono=self._clock() - phase)
         self._entries[patient_id] = entry
-        self.known[patient_id] = partition
         return entry
 
     def due(self, entry: Entry) -> bool:
         return entry.dirty and self._clock() - entry.last_persist_mono >= self._interval
 
-    def persisted(self, entry: Entry) -> list[Any]:
-        """Mark ``entry`` stored; returns the events that may now be acknowledged."""
+    def persisted(self, entry: Entry) -> None:
+        """Mark ``entry`` stored."""
         entry.last_persist_mono = self._clock()
         entry.dirty = False
-        pending, entry.pending = entry.pending, []
-        return pending
 
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget patients of partitions we no longer own (their next owner restores them from the table)."""
         for pid in [p for p, e in self._entries.items() if e.partition in partitions]:
             del self._entries[pid]
-        for pid in [p for p, part in self.known.items() if part in partitions]:
-            del self.known[pid]
 
     def items(self) -> Iterator[tuple[str, Entry]]:
         return iter(list(self._entries.items()))
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class Unstored:
+    """Per patient, the bundles whose readings a shard folded into the patient's state since it was last stored."""
+
+    def __init__(self) -> None:
+        self._events: dict[bytes, list[Any]] = {}
+
+    def add(self, key: bytes, event: Any) -> bool:
+        """Note that ``key``'s state includes readings of ``event``; True when that is new (hold the event)."""
+        events = self._events.setdefault(key, [])
+        if events and events[-1] is event:
+            return False
+        events.append(event)
+        return True
+
+    def stored(self, key: bytes) -> list[Any]:
+        """``key``'s state was stored: the events it held, to be released."""
+        return self._events.pop(key, [])
+
+    def drop_partitions(self, partitions: set[int]) -> None:
+        """Forget the patients of partitions we no longer own (their events are never acknowledged here)."""
+        for key in [k for k, events in self._events.items() if events[0].message.partition in partitions]:
+            del self._events[key]
+
+    def __len__(self) -> int:
+        return len(self._events)
 
 
 class Holds:

@@ -25,6 +25,13 @@ class WorkerSettings(BaseSettings):
     bundler_process: bool = Field(
         default=True, description="run the bundler in a child process (another core) rather than in the worker's loop"
     )
+    runtime_processes: int = Field(
+        default=2,
+        ge=0,
+        le=16,
+        description="child processes that run the patients' physiology (partition p in process p % n); 0: the "
+        "worker's own thread",
+    )
     batch_max: int = Field(default=100, ge=1, le=10_000, description="bundles the agent processes together at most")
     batch_wait_ms: int = Field(default=5, ge=1, le=1000, description="longest wait to fill a batch (adds latency)")
     producer_linger_ms: int = Field(

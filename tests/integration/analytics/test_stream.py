@@ -34,8 +34,8 @@ DROPOUT = fast_scenario(
 )
 
 
-def _bundlers_of(worker_pid: int) -> list[int]:
-    """Bundler processes started by the worker ``worker_pid`` (it passes its pid as their last argument)."""
+def _children_of(worker_pid: int, module: bytes = b"analytics.stream.bundler_process") -> list[int]:
+    """Bundler (or runtime shard) processes started by the worker ``worker_pid`` (it passes its pid to them)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -43,9 +43,12 @@ def _bundlers_of(worker_pid: int) -> list[int]:
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"analytics.stream.bundler_process" in argv and str(worker_pid).encode() in argv:
+            if module in argv and str(worker_pid).encode() in argv:
                 found.append(int(entry.name))
     return found
+
+
+SHARD = b"analytics.stream.shard_process"
 
 
 async def _settle(rig: Rig, seconds: float) -> None:
@@ -97,12 +100,14 @@ async def test_killing_one_of_two_workers_loses_no_features_and_duplicates_no_al
     await rig.publish_prescriptions([prescription_for(f"sim-{i:03d}") for i in range(1, patients + 1)])
     sim = asyncio.create_task(rig.simulate(CEILING, patients, duration_s=100))
     await asyncio.sleep(35)  # mid-breach for every patient
-    assert a.proc is not None and _bundlers_of(a.proc.pid), "the worker runs its bundler in a child process"
+    assert a.proc is not None and _children_of(a.proc.pid), "the worker runs its bundler in a child process"
+    assert _children_of(a.proc.pid, SHARD), "the worker runs its patients' physiology in child processes"
     a.kill()
     await sim
     await _settle(rig, 15)
     assert b.running, b.log_tail()
-    assert not _bundlers_of(a.proc.pid), "a killed worker's bundler process outlived it"
+    assert not _children_of(a.proc.pid), "a killed worker's bundler process outlived it"
+    assert not _children_of(a.proc.pid, SHARD), "a killed worker's runtime shard processes outlived it"
 
     seconds_with_readings = {(r.patient_id, r.gateway_time_ns // NS) for r in rig.published}
     seconds_with_features = {(f.patient_id, f.t_s) for f, _ in rig.observed.features}

@@ -47,7 +47,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def stream(tmp_path: Path, clock: FakeClock) -> tuple[StreamApp, Sent]:
-    settings = WorkerSettings(data_dir=tmp_path, name="agent-test", store="memory://", persist_interval_s=0.01)
+    settings = WorkerSettings(
+        data_dir=tmp_path, name="agent-test", store="memory://", persist_interval_s=0.01, runtime_processes=0
+    )
     sent = Sent()
 
     async def partitions_of(topic: str) -> int:
@@ -171,3 +173,16 @@ async def test_a_tick_for_a_quiet_patient_raises_signal_lost(stream: tuple[Strea
     assert [a.event for a in lost] == ["raised"]
     quiet = sent.of(sa, sa.features_topic, FeaturesV1)[-1]
     assert quiet.hr_bpm is None and quiet.cue == "check_strap" and quiet.data_age_s >= 8
+
+
+async def test_a_new_prescription_reaches_a_patient_already_held(stream: tuple[StreamApp, Sent]) -> None:
+    sa, sent = stream
+    rs = readings("rehab_session", 6)
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        await put_readings(sensor, rs[:3])
+    async with agent(sa, "prescriptions").test_context() as rx_agent:
+        await rx_agent.put(key=b"sim-001", value=encode(prescription(version=7)))
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        await put_readings(sensor, rs[3:])
+    versions = [f.prescription_version for f in sent.of(sa, sa.features_topic, FeaturesV1)]
+    assert versions[:3] == [1, 1, 1] and set(versions[3:]) == {7}
