@@ -34,13 +34,13 @@ from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.bundler import Bundler, bundle_topic_name
 from analytics.stream.bundler_process import supervise
 from analytics.stream.cache import Behind, Holds, Unstored
-from analytics.stream.faust_context import event_context
+from analytics.stream.faust_context import event_context, no_event_context
 from analytics.stream.fetch_wait import shorten_fetch_wait
 from analytics.stream.outgoing import Outgoing, SendBatch, aiokafka_sender
 from analytics.stream.runtime import in_session
 from analytics.stream.settings import WorkerSettings
 from analytics.stream.shard import ALERTS, FEATURES, SESSIONS, Done, ShardCore, Stored
-from analytics.stream.shards import ShardGoneError, Shards
+from analytics.stream.shards import ShardGoneError, Shards, Turns
 from ingest.events import DeadLetterV1, SensorHrV1, kafka_origin
 from ingest.kafka_config import KafkaSettings
 from ingest.wire import SchemaError, decode, encode
@@ -149,9 +149,12 @@ def create_app(
     arrivals: dict[str, int] = {}  # when a reading of the patient was last folded in (ns)
 
     def load_stored(keys: list[bytes]) -> list[Stored]:
-        """What a shard asks for a patient it does not hold: the stored state and prescription."""
-        return [Stored(key, states.get(key), prescriptions.get(key)) for key in keys]
+        """What a shard asks for a patient it does not hold: the stored state and prescription (read from the
+        partition that holds the key, not the current event's)."""
+        with no_event_context():
+            return [Stored(key, states.get(key), prescriptions.get(key)) for key in keys]
 
+    turns = Turns()  # outputs are published in the order their requests went to the shards (see shards.py)
     shards = Shards.create(
         settings,
         load_stored,
@@ -213,7 +216,7 @@ def create_app(
         if done.newest_ms is not None:
             behind.observe(done.newest_ms, clock_ns(), time.monotonic())
 
-    async def exchange(work: Awaitable[list[Done]]) -> list[Done]:
+    async def answers(work: Awaitable[list[Done]]) -> list[Done]:
         try:
             return await work
         except ShardGoneError:
@@ -279,15 +282,26 @@ def create_app(
             raise
 
     async def fold_bundles(stream: Any) -> None:
-        async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
-            outgoing.check()  # a refused output batch stops the agent before the bundles it covers are acknowledged
-            for event in events:
-                holds.hold(event)  # until the whole bundle is processed
-            results = await exchange(
-                shards.fold([(i, event.message.partition, event.value or b"") for i, event in enumerate(events)])
-            )
-            for done in results:
-                await publish(done, events)
+        """Submit each batch to the shards, then go on to the next while :func:`finish_passes` publishes it: the
+        shards work while the worker's thread publishes, stores and takes in the next batch."""
+        passes: asyncio.Queue[tuple[list[Any], int, asyncio.Future[list[Done]]]] = asyncio.Queue(maxsize=1)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(finish_passes(passes))
+            async for events in stream.noack_take(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
+                outgoing.check()  # a refused output batch stops the agent before what it covers is acknowledged
+                for event in events:
+                    holds.hold(event)  # until the whole bundle is processed
+                ticket = turns.take()
+                work = shards.fold([(i, event.message.partition, event.value or b"") for i, event in enumerate(events)])
+                await passes.put((events, ticket, work))
+
+    async def finish_passes(passes: asyncio.Queue[tuple[list[Any], int, asyncio.Future[list[Done]]]]) -> None:
+        while True:
+            events, ticket, work = await passes.get()
+            results = await answers(work)
+            async with turns.turn(ticket):
+                for done in results:
+                    await publish(done, events)
             await send_outputs()  # the outputs first: a state in the changelog must never be ahead of them
             now = clock_ns()
             released: list[Any] = []
@@ -316,9 +330,11 @@ def create_app(
     async def on_tick(stream: Any) -> None:
         async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
             by_key = {event.key: event for event in events}  # one tick per patient is enough
-            results = await exchange(shards.tick([(key, event.message.partition) for key, event in by_key.items()]))
-            for done in results:
-                await publish(done, [])
+            ticket = turns.take()
+            results = await answers(shards.tick([(key, event.message.partition) for key, event in by_key.items()]))
+            async with turns.turn(ticket):
+                for done in results:
+                    await publish(done, [])
             await send_outputs()
             released: list[Any] = []
             for done in results:

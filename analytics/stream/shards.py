@@ -8,6 +8,12 @@ shard folds them in order.
 Prescription changes and lost partitions are queued and go out with the shard's next request, before its readings,
 so a shard never folds a reading with an older prescription than the worker's table had when the reading was
 taken, nor keeps a patient whose partition moved to another worker.
+
+Order. Requests are submitted without waiting (:meth:`Shards.fold` and :meth:`Shards.tick` return a future), each
+shard answers its requests in the order they were submitted, and the worker publishes their outputs in that order
+too (:class:`Turns`). This is what keeps a state in the changelog from getting ahead of the outputs of the readings
+and ticks it includes, with several shards, with the tick agent's requests between the sensor agent's, and with
+the sensor agent submitting its next pass while it still publishes the last.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from analytics.stream.settings import WorkerSettings
@@ -43,8 +49,41 @@ class ShardGoneError(RuntimeError):
 
 
 class Shard(Protocol):
-    async def exchange(self, request: Bundles | Ticks) -> Done: ...
+    def submit(self, request: Bundles | Ticks) -> asyncio.Future[Done]:
+        """Queue the request (answered after every request submitted before it); returns its answer's future."""
+        ...
+
     async def close(self) -> None: ...
+
+
+class Turns:
+    """Tickets taken when requests are submitted, and turns in ticket order for publishing their answers."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._serving = 0
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+
+    def take(self) -> int:
+        ticket, self._next = self._next, self._next + 1
+        return ticket
+
+    @contextlib.asynccontextmanager
+    async def turn(self, ticket: int) -> AsyncIterator[None]:
+        """Wait until every earlier ticket's turn is over; the turn ends when the block does."""
+        if ticket != self._serving:
+            waiter = self._waiting[ticket] = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiting.pop(ticket, None)
+        try:
+            yield
+        finally:
+            self._serving = ticket + 1
+            following = self._waiting.get(self._serving)
+            if following is not None and not following.done():
+                following.set_result(None)
 
 
 class LocalShard:
@@ -54,8 +93,10 @@ class LocalShard:
         self.core = core
         self._load = load
 
-    async def exchange(self, request: Bundles | Ticks) -> Done:
-        return self.core.handle(request, self._load)
+    def submit(self, request: Bundles | Ticks) -> asyncio.Future[Done]:
+        answer: asyncio.Future[Done] = asyncio.get_running_loop().create_future()
+        answer.set_result(self.core.handle(request, self._load))
+        return answer
 
     async def close(self) -> None:
         return None
@@ -69,8 +110,50 @@ class ProcessShard:
         self._settings = settings
         self._load = load
         self._child: asyncio.subprocess.Process | None = None
-        self._turn = asyncio.Lock()
+        self._queue: asyncio.Queue[tuple[Bundles | Ticks, asyncio.Future[Done]]] = asyncio.Queue()
+        self._server: asyncio.Task[None] | None = None
+        self._gone: BaseException | None = None
         self._closed = False
+
+    def submit(self, request: Bundles | Ticks) -> asyncio.Future[Done]:
+        answer: asyncio.Future[Done] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            answer.cancel()  # the worker is stopping
+            return answer
+        if self._gone is not None:
+            answer.set_exception(self._gone)
+            return answer
+        self._queue.put_nowait((request, answer))
+        if self._server is None:
+            self._server = asyncio.create_task(self._serve(), name=f"runtime-shard-{self.index}")
+        return answer
+
+    async def _serve(self) -> None:
+        """Send the queued requests one at a time and answer their futures, in order."""
+        while True:
+            request, answer = await self._queue.get()
+            try:
+                done = await self._exchange(request)
+            except asyncio.CancelledError:  # closed: the worker is stopping
+                self._settle(answer, None)
+                return
+            except ShardGoneError as exc:
+                self._gone = exc
+                self._settle(answer, exc)
+                return
+            if not answer.done():
+                answer.set_result(done)
+
+    def _settle(self, answer: asyncio.Future[Done], error: BaseException | None) -> None:
+        """Fail (or, when stopping, cancel) this answer and every one still queued."""
+        answers = [answer, *(self._queue.get_nowait()[1] for _ in range(self._queue.qsize()))]
+        for future in answers:
+            if future.done():
+                continue
+            if error is None:
+                future.cancel()
+            else:
+                future.set_exception(error)
 
     async def _started(self) -> asyncio.subprocess.Process:
         if self._closed:
@@ -91,15 +174,14 @@ class ProcessShard:
             raise ShardGoneError(f"runtime shard {self.index} (process {self._child.pid}) exited")
         return self._child
 
-    async def exchange(self, request: Bundles | Ticks) -> Done:
-        async with self._turn:
-            child = await self._started()
-            reply = await self._ask(child, encode_message(request))
-            if isinstance(reply, Need):
-                reply = await self._ask(child, encode_message(Supply(self._load(reply.keys))))
-            if not isinstance(reply, Done):
-                raise ShardGoneError(f"runtime shard {self.index} answered a supply with a {type(reply).__name__}")
-            return reply
+    async def _exchange(self, request: Bundles | Ticks) -> Done:
+        child = await self._started()
+        reply = await self._ask(child, encode_message(request))
+        if isinstance(reply, Need):
+            reply = await self._ask(child, encode_message(Supply(self._load(reply.keys))))
+        if not isinstance(reply, Done):
+            raise ShardGoneError(f"runtime shard {self.index} answered a supply with a {type(reply).__name__}")
+        return reply
 
     async def _ask(self, child: asyncio.subprocess.Process, message: bytes) -> Need | Done:
         assert child.stdin is not None
@@ -118,6 +200,11 @@ class ProcessShard:
 
     async def close(self) -> None:
         self._closed = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await server
         child, self._child = self._child, None
         if child is None or child.returncode is not None:
             return
@@ -156,23 +243,21 @@ class Shards:
         for partition in partitions:
             self._drop[self.of(partition)].add(partition)
 
-    async def fold(self, bundles: list[tuple[int, int, bytes]]) -> list[Done]:
-        """Fold ``(index, partition, bundle)`` in, each shard its partitions' bundles, all shards at once."""
+    def fold(self, bundles: list[tuple[int, int, bytes]]) -> asyncio.Future[list[Done]]:
+        """Submit ``(index, partition, bundle)`` to fold in, each shard its partitions' bundles (worked on at once)."""
         parts: list[list[tuple[int, int, bytes]]] = [[] for _ in self.shards]
         for item in bundles:
             parts[self.of(item[1])].append(item)
-        return await self._all(
+        return self._all(
             {i: Bundles(part, *self._queued(i)) for i, part in enumerate(parts) if part or self._pending(i)}
         )
 
-    async def tick(self, ticks: list[tuple[bytes, int]]) -> list[Done]:
-        """Clock ticks ``(patient key, partition)`` for quiet patients."""
+    def tick(self, ticks: list[tuple[bytes, int]]) -> asyncio.Future[list[Done]]:
+        """Submit clock ticks ``(patient key, partition)`` for quiet patients."""
         parts: list[list[tuple[bytes, int]]] = [[] for _ in self.shards]
         for item in ticks:
             parts[self.of(item[1])].append(item)
-        return await self._all(
-            {i: Ticks(part, *self._queued(i)) for i, part in enumerate(parts) if part or self._pending(i)}
-        )
+        return self._all({i: Ticks(part, *self._queued(i)) for i, part in enumerate(parts) if part or self._pending(i)})
 
     async def close(self) -> None:
         for shard in self.shards:
@@ -186,8 +271,9 @@ class Shards:
         drop, self._drop[i] = sorted(self._drop[i]), set()
         return rx, drop
 
-    async def _all(self, requests: dict[int, Bundles | Ticks]) -> list[Done]:
-        if len(requests) == 1:
-            ((i, request),) = requests.items()
-            return [await self.shards[i].exchange(request)]
-        return list(await asyncio.gather(*(self.shards[i].exchange(r) for i, r in requests.items())))
+    def _all(self, requests: dict[int, Bundles | Ticks]) -> asyncio.Future[list[Done]]:
+        if not requests:
+            nothing: asyncio.Future[list[Done]] = asyncio.get_running_loop().create_future()
+            nothing.set_result([])
+            return nothing
+        return asyncio.gather(*(self.shards[i].submit(r) for i, r in requests.items()))

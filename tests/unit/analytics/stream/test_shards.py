@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from analytics.events import FeaturesV1
 from analytics.stream.settings import WorkerSettings
 from analytics.stream.shard import FEATURES, Bundles, Done, ShardCore, Stored, Ticks
-from analytics.stream.shards import ProcessShard, ShardGoneError, Shards
+from analytics.stream.shards import ProcessShard, ShardGoneError, Shards, Turns
 from ingest.wire import decode, encode
 from tests.unit.analytics.stream.conftest import prescription, readings
 from tests.unit.analytics.stream.test_shard import bundle_of
@@ -23,9 +24,11 @@ class Recording:
     def __init__(self) -> None:
         self.requests: list[Bundles | Ticks] = []
 
-    async def exchange(self, request: Bundles | Ticks) -> Done:
+    def submit(self, request: Bundles | Ticks) -> asyncio.Future[Done]:
         self.requests.append(request)
-        return Done([], [], [], [], None)
+        answer: asyncio.Future[Done] = asyncio.get_running_loop().create_future()
+        answer.set_result(Done([], [], [], [], None))
+        return answer
 
     async def close(self) -> None:
         return None
@@ -69,8 +72,11 @@ async def test_a_shard_in_a_child_process_folds_readings_and_asks_for_states(tmp
 
     shard = ProcessShard(0, WorkerSettings(data_dir=tmp_path), load)
     try:
-        first = await shard.exchange(Bundles([(0, 3, bundle_of(rs[:3])), (1, 3, bundle_of(rs[3:], 3))]))
-        second = await shard.exchange(Bundles([(0, 3, bundle_of(rs))]))  # replayed: nothing new
+        answers = [
+            shard.submit(Bundles([(0, 3, bundle_of(rs[:3])), (1, 3, bundle_of(rs[3:], 3))])),
+            shard.submit(Bundles([(0, 3, bundle_of(rs))])),  # replayed: nothing new
+        ]
+        first, second = [await answer for answer in answers]
     finally:
         await shard.close()
     assert asked == [b"sim-001"]
@@ -84,12 +90,39 @@ async def test_a_shard_in_a_child_process_folds_readings_and_asks_for_states(tmp
 async def test_a_shard_process_that_dies_is_reported_not_replaced(tmp_path: Path) -> None:
     shard = ProcessShard(0, WorkerSettings(data_dir=tmp_path), lambda keys: [])
     try:
-        await shard.exchange(Ticks([]))
+        await shard.submit(Ticks([]))
         child = shard._child
         assert child is not None
         os.kill(child.pid, signal.SIGKILL)
         await child.wait()
         with pytest.raises(ShardGoneError, match="exited"):
-            await shard.exchange(Ticks([]))
+            await shard.submit(Ticks([]))
+        with pytest.raises(ShardGoneError, match="exited"):
+            await shard.submit(Ticks([]))  # and stays gone
     finally:
         await shard.close()
+
+
+async def test_turns_go_in_ticket_order_whoever_is_ready_first() -> None:
+    turns = Turns()
+    order: list[int] = []
+
+    async def publish(ticket: int, ready_after: float) -> None:
+        await asyncio.sleep(ready_after)
+        async with turns.turn(ticket):
+            order.append(ticket)
+
+    tickets = [turns.take() for _ in range(4)]
+    await asyncio.gather(*(publish(t, delay) for t, delay in zip(tickets, [0.03, 0.0, 0.02, 0.01], strict=True)))
+    assert order == [0, 1, 2, 3]
+
+
+@pytest.mark.timeout(60)
+async def test_closing_a_shard_cancels_what_it_has_not_answered(tmp_path: Path) -> None:
+    """A worker that stops is not a shard that died: nothing is reported as lost."""
+    shard = ProcessShard(0, WorkerSettings(data_dir=tmp_path), lambda keys: [])
+    answers = [shard.submit(Ticks([])) for _ in range(3)]
+    await asyncio.sleep(0)
+    await shard.close()
+    assert all(a.cancelled() or (a.done() and a.exception() is None) for a in answers)
+    assert shard.submit(Ticks([])).cancelled()
