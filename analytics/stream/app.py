@@ -216,15 +216,14 @@ def create_app(
         if done.newest_ms is not None:
             behind.observe(done.newest_ms, clock_ns(), time.monotonic())
 
-    async def answers(work: Awaitable[list[Done]]) -> list[Done]:
-        try:
-            return await work
-        except ShardGoneError:
-            # Its patients' states since their last write are gone from memory, and the bundles they hold will not
-            # be acknowledged: stop the worker, so the partitions' next owner replays them onto the stored states.
-            log.critical("a runtime shard died; stopping the worker so its partitions are replayed", exc_info=True)
-            os.kill(os.getpid(), signal.SIGTERM)
-            raise
+    def stop_worker(exc: BaseException) -> None:
+        """After a shard died or an agent failed, the shards hold readings whose outputs may not be published (a
+        failed pass, passes queued behind it) and bundles will not be acknowledged: the worker must not go on (faust
+        would restart the agent on top of that state). It stops, so the partitions' next owner replays everything
+        unacknowledged onto the stored states."""
+        what = "a runtime shard died" if isinstance(exc, ShardGoneError) else "an agent failed"
+        log.critical("%s; stopping the worker so its partitions are replayed", what, exc_info=exc)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     async def send_outputs() -> None:
         try:
@@ -280,6 +279,9 @@ def create_app(
         except asyncio.CancelledError:
             await shards.close()  # the worker is stopping (the children would also end with it)
             raise
+        except Exception as exc:
+            stop_worker(exc)
+            raise
 
     async def fold_bundles(stream: Any) -> None:
         """Submit each batch to the shards, then go on to the next while :func:`finish_passes` publishes it: the
@@ -298,7 +300,7 @@ def create_app(
     async def finish_passes(passes: asyncio.Queue[tuple[list[Any], int, asyncio.Future[list[Done]]]]) -> None:
         while True:
             events, ticket, work = await passes.get()
-            results = await answers(work)
+            results = await work
             async with turns.turn(ticket):
                 for done in results:
                     await publish(done, events)
@@ -328,10 +330,17 @@ def create_app(
 
     @app.agent(ticks_topic, name="patient-ticks")
     async def on_tick(stream: Any) -> None:
+        try:
+            await tick_patients(stream)
+        except Exception as exc:
+            stop_worker(exc)
+            raise
+
+    async def tick_patients(stream: Any) -> None:
         async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_ms / 1000.0):
             by_key = {event.key: event for event in events}  # one tick per patient is enough
             ticket = turns.take()
-            results = await answers(shards.tick([(key, event.message.partition) for key, event in by_key.items()]))
+            results = await shards.tick([(key, event.message.partition) for key, event in by_key.items()])
             async with turns.turn(ticket):
                 for done in results:
                     await publish(done, [])

@@ -107,8 +107,11 @@ class Holds:
             held[1] += 1
 
     def release(self, event: Any) -> bool:
-        """Drop one hold; True when it was the last (the event may be acknowledged now)."""
-        held = self._held[id(event)]
+        """Drop one hold; True when it was the last (the event may be acknowledged now). An event forgotten with its
+        partition (:meth:`drop_partitions`) is never acknowledged here."""
+        held = self._held.get(id(event))
+        if held is None:
+            return False
         held[1] -= 1
         if held[1] > 0:
             return False
