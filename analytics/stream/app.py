@@ -1,12 +1,13 @@
 """Builds the faust app: topics, tables and agents, from settings (nothing happens at import).
 
-Agents are thin loops around :class:`~analytics.stream.runtime.PatientRuntime`:
+Agents are thin loops around :class:`~analytics.stream.runtime.PatientRuntime`, which runs in the runtime shards
+(:mod:`analytics.stream.shards`: child processes by default, partition ``p`` in shard ``p % n``):
 
 * ``sensor-hr`` takes the readings of ``sensor.hr.v1`` in bundles (one Kafka message per partition every 25 ms,
   written by the bundler, :mod:`analytics.stream.bundler`, in a child process by default: faust's per-event cost is
-  paid per bundle), folds each reading into its patient's runtime and publishes features, alerts and session events
-  at once (latency); a bundle is acknowledged only once the states that include its readings are in the table and
-  their changelog records handed to the producer;
+  paid per bundle), has the shards fold each reading into its patient's runtime and publishes the features, alerts
+  and session events they answer at once (latency); a bundle is acknowledged only once the states that include its
+  readings are in the table and their changelog records handed to the producer;
 * ``patient-ticks`` runs the clock-driven part (signal lost, sessions ending, seconds without data) for patients
   whose straps went quiet; a 1 s timer sends it a tick per such patient, through an internal topic keyed like
   the sensor topic, so the work happens in the patient's partition (faust tables are written from events only);
