@@ -235,10 +235,11 @@ def create_app(
             log.info("producer stopped while publishing; leaving the rest of the batch to the next owner")
             raise asyncio.CancelledError from None
 
-    def store(key: bytes, raw: bytes, partition: int, event: Any) -> list[Any]:
+    def store(key: bytes, raw: bytes, partition: int, event: Any, ticket: int) -> list[Any]:
         """Write the patient's state to the table's local store and queue its changelog record; returns the bundles
         its readings free, to be released once the record is handed to the producer (:func:`send_outputs`).
-        ``event`` is one of the patient's partition, for the store to file the key under.
+        ``event`` is one of the patient's partition, for the store to file the key under; ``ticket`` is that of the
+        request whose answer carried the state.
 
         The changelog record goes out with the agent's own record batches, not through faust's table write
         (``states[key] = ...``): faust sends those one message at a time from its producer buffer, which at 1,000
@@ -247,7 +248,7 @@ def create_app(
         with event_context(event):  # the store files the key under the event's partition
             states.data[key] = raw
         outgoing.add(changelog, key, raw, partition=partition)
-        return unstored.stored(key)
+        return unstored.stored(key, ticket)
 
     async def stored(released: list[Any]) -> None:
         """Hand the queued changelog records over, then release the bundles they free."""
@@ -312,12 +313,13 @@ def create_app(
                 for touched in done.touched:
                     patient_id = touched.key.decode()
                     for index in touched.events:
-                        if unstored.add(touched.key, events[index]):
+                        if unstored.add(touched.key, events[index], ticket):
                             holds.hold(events[index])  # until this patient's state is stored
                     arrivals[patient_id] = now
                     known[patient_id] = touched.partition
                     if touched.state is not None:
-                        released += store(touched.key, touched.state, touched.partition, events[touched.events[-1]])
+                        event = events[touched.events[-1]]
+                        released += store(touched.key, touched.state, touched.partition, event, ticket)
             await stored(released)
             for event in events:
                 await release(event)
@@ -350,7 +352,7 @@ def create_app(
             for done in results:
                 for touched in done.touched:
                     if touched.state is not None:
-                        released += store(touched.key, touched.state, touched.partition, by_key[touched.key])
+                        released += store(touched.key, touched.state, touched.partition, by_key[touched.key], ticket)
                     if not touched.in_session:
                         known.pop(touched.key.decode(), None)
             await stored(released)

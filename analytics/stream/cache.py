@@ -10,6 +10,7 @@ seen (older ones are recognised by their sequence numbers and skipped).
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -66,26 +67,33 @@ class RuntimeCache:
 
 
 class Unstored:
-    """Per patient, the bundles whose readings a shard folded into the patient's state since it was last stored."""
+    """Per patient, the bundles whose readings a shard folded into the patient's state since it was last stored,
+    each with the ticket of the request that folded them (requests are answered in ticket order, see
+    :class:`analytics.stream.shards.Turns`)."""
 
     def __init__(self) -> None:
-        self._events: dict[bytes, list[Any]] = {}
+        self._events: dict[bytes, list[tuple[Any, int]]] = {}
 
-    def add(self, key: bytes, event: Any) -> bool:
+    def add(self, key: bytes, event: Any, ticket: int) -> bool:
         """Note that ``key``'s state includes readings of ``event``; True when that is new (hold the event)."""
         events = self._events.setdefault(key, [])
-        if events and events[-1] is event:
+        if events and events[-1][0] is event:
             return False
-        events.append(event)
+        events.append((event, ticket))
         return True
 
-    def stored(self, key: bytes) -> list[Any]:
-        """``key``'s state was stored: the events it held, to be released."""
-        return self._events.pop(key, [])
+    def stored(self, key: bytes, ticket: int) -> list[Any]:
+        """``key``'s state as of request ``ticket`` was stored: the events it includes, to be released. Events of
+        later requests stay (a tick answered before a batch can store its state after the batch was noted here)."""
+        events = self._events.pop(key, [])
+        later = [(event, t) for event, t in events if t > ticket]
+        if later:
+            self._events[key] = later
+        return [event for event, t in events if t <= ticket]
 
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget the patients of partitions we no longer own (their events are never acknowledged here)."""
-        for key in [k for k, events in self._events.items() if events[0].message.partition in partitions]:
+        for key in [k for k, events in self._events.items() if events[0][0].message.partition in partitions]:
             del self._events[key]
 
     def __len__(self) -> int:
@@ -98,8 +106,11 @@ class Holds:
 
     def __init__(self) -> None:
         self._held: dict[int, list[Any]] = {}  # id(event) -> [event, count]
+        self._forgotten: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def hold(self, event: Any) -> None:
+        if event in self._forgotten:
+            return
         held = self._held.get(id(event))
         if held is None:
             self._held[id(event)] = [event, 1]
@@ -108,7 +119,8 @@ class Holds:
 
     def release(self, event: Any) -> bool:
         """Drop one hold; True when it was the last (the event may be acknowledged now). An event forgotten with its
-        partition (:meth:`drop_partitions`) is never acknowledged here."""
+        partition (:meth:`drop_partitions`) is never acknowledged here, whatever holds it gets after (a pass still
+        in flight when the partition went)."""
         held = self._held.get(id(event))
         if held is None:
             return False
@@ -121,7 +133,7 @@ class Holds:
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget events of partitions we no longer own (never acknowledged: their next owner reprocesses them)."""
         for key in [k for k, (event, _) in self._held.items() if event.message.partition in partitions]:
-            del self._held[key]
+            self._forgotten.add(self._held.pop(key)[0])
 
     def __len__(self) -> int:
         return len(self._held)

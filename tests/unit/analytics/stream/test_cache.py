@@ -1,4 +1,5 @@
 """Holds: a bundle is acknowledged only when every patient state that includes one of its readings is stored.
+Unstored: a stored state frees the bundles it includes, no others.
 RuntimeCache: patients loaded together come due for a write spread over the persist interval."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.stream.cache import Behind, Holds, RuntimeCache
+from analytics.stream.cache import Behind, Holds, RuntimeCache, Unstored
 
 
 @dataclass(eq=False)
@@ -45,6 +46,23 @@ def test_events_of_revoked_partitions_are_forgotten() -> None:
     holds.drop_partitions({2})
     assert len(holds) == 1 and holds.release(mine)
     assert not holds.release(gone)  # a pass still in flight when its partition went: never acknowledged here
+
+
+def test_a_forgotten_event_is_never_acknowledged_whatever_holds_it_gets_after() -> None:
+    holds, gone = Holds(), Event(Message(2))
+    holds.hold(gone)  # while its pass is processed
+    holds.drop_partitions({2})
+    holds.hold(gone)  # the pass finishes after the revocation: a patient's state includes it
+    assert not holds.release(gone) and not holds.release(gone) and len(holds) == 0
+
+
+def test_a_stored_state_frees_only_the_bundles_of_requests_up_to_its_own() -> None:
+    unstored, e1, e2, e3 = Unstored(), Event(Message(0)), Event(Message(0)), Event(Message(0))
+    assert unstored.add(b"k", e1, 4) and not unstored.add(b"k", e1, 4)
+    assert unstored.add(b"k", e2, 6)
+    assert unstored.stored(b"k", 5) == [e1]  # a tick answered between the two batches
+    assert unstored.add(b"k", e3, 7)
+    assert unstored.stored(b"k", 7) == [e2, e3] and unstored.stored(b"k", 9) == []
 
 
 def test_behind_is_now_minus_the_newest_append_and_expires_when_idle() -> None:
