@@ -91,11 +91,11 @@ class LocalShard:
 
     def __init__(self, core: ShardCore, load: Load) -> None:
         self.core = core
-        self._load = load
+        self.load = load
 
     def submit(self, request: Bundles | Ticks) -> asyncio.Future[Done]:
         answer: asyncio.Future[Done] = asyncio.get_running_loop().create_future()
-        answer.set_result(self.core.handle(request, self._load))
+        answer.set_result(self.core.handle(request, self.load))
         return answer
 
     async def close(self) -> None:

@@ -15,7 +15,10 @@ import pytest
 from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
 from analytics.stream.app import StreamApp, create_app
 from analytics.stream.bundle import bundled, encode_bundle
+from analytics.stream.faust_context import event_context
+from analytics.stream.runtime import in_session
 from analytics.stream.settings import WorkerSettings
+from analytics.stream.shards import LocalShard
 from ingest.events import DeadLetterV1, SensorHrV1
 from ingest.kafka_config import KafkaSettings
 from ingest.simulate import Numbering, Translator
@@ -186,3 +189,41 @@ async def test_a_new_prescription_reaches_a_patient_already_held(stream: tuple[S
         await put_readings(sensor, rs[3:])
     versions = [f.prescription_version for f in sent.of(sa, sa.features_topic, FeaturesV1)]
     assert versions[:3] == [1, 1, 1] and set(versions[3:]) == {7}
+
+
+@dataclass
+class _Message:
+    partition: int
+
+
+@dataclass(eq=False)
+class _Event:
+    message: _Message
+
+
+async def test_a_stored_state_is_found_whatever_event_is_current(tmp_path: Path) -> None:
+    """faust's RocksDB store looks for a key only in the current event's partition; a shard's stored state is read
+    while another partition's bundle may be current (the last of a batch), and must still be found."""
+    settings = WorkerSettings(
+        data_dir=tmp_path, name="rocks", store="rocksdb://", persist_interval_s=0.01, runtime_processes=0
+    )
+
+    async def partitions_of(topic: str) -> int:
+        return 12
+
+    async def send_batch(topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> list[Any]:
+        return []
+
+    sa = create_app(
+        settings, KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="unit-"), sender=(partitions_of, send_batch)
+    )
+    sa.app.finalize()
+    sa.app.flow_control.resume()
+    rs = readings("rehab_session", 4)
+    async with agent(sa, "sensor-hr").test_context() as sensor:
+        await sensor.put(key=None, value=bundle([(r.partition_key(), encode(r)) for r in rs]), partition=3)
+    shard = sa.shards.shards[0]
+    assert isinstance(shard, LocalShard)
+    with event_context(_Event(_Message(1))):
+        (found,) = shard.load([b"sim-001"])
+    assert found.state is not None and in_session(found.state)
