@@ -217,6 +217,14 @@ def create_app(
         if done.newest_ms is not None:
             behind.observe(done.newest_ms, clock_ns(), time.monotonic())
 
+    async def publish_in_turn(ticket: int, results: list[Done], events: list[Any]) -> None:
+        """Publish the answers to request ``ticket`` after those to every request submitted before it, and hand them
+        over: the outputs first, as a state in the changelog must never be ahead of them."""
+        async with turns.turn(ticket):
+            for done in results:
+                await publish(done, events)
+        await send_outputs()
+
     def stop_worker(exc: BaseException) -> None:
         """After a shard died or an agent failed, the shards hold readings whose outputs may not be published (a
         failed pass, passes queued behind it) and bundles will not be acknowledged: the worker must not go on (faust
@@ -303,10 +311,7 @@ def create_app(
         while True:
             events, ticket, work = await passes.get()
             results = await work
-            async with turns.turn(ticket):
-                for done in results:
-                    await publish(done, events)
-            await send_outputs()  # the outputs first: a state in the changelog must never be ahead of them
+            await publish_in_turn(ticket, results, events)
             now = clock_ns()
             released: list[Any] = []
             for done in results:
@@ -344,10 +349,7 @@ def create_app(
             by_key = {event.key: event for event in events}  # one tick per patient is enough
             ticket = turns.take()
             results = await shards.tick([(key, event.message.partition) for key, event in by_key.items()])
-            async with turns.turn(ticket):
-                for done in results:
-                    await publish(done, [])
-            await send_outputs()
+            await publish_in_turn(ticket, results, [])
             released: list[Any] = []
             for done in results:
                 for touched in done.touched:

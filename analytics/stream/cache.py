@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from analytics.events import PrescriptionV1
 from analytics.stream.runtime import PatientRuntime
 
 
@@ -23,6 +24,7 @@ from analytics.stream.runtime import PatientRuntime
 class Entry:
     runtime: PatientRuntime
     partition: int
+    rx: PrescriptionV1  # the patient's prescription in force
     last_persist_mono: float = 0.0
     dirty: bool = False
 
@@ -36,13 +38,13 @@ class RuntimeCache:
     def get(self, patient_id: str) -> Entry | None:
         return self._entries.get(patient_id)
 
-    def put(self, patient_id: str, runtime: PatientRuntime, partition: int) -> Entry:
+    def put(self, patient_id: str, runtime: PatientRuntime, partition: int, rx: PrescriptionV1) -> Entry:
         """Keep a patient's state; its first write comes due at a fixed point of the interval that depends on the
         patient, not on when it was loaded. Patients loaded together (a worker's start, a rebalance, a class
         starting on the hour) would otherwise all come due in the same second of every interval: a burst of
         thousands of state writes (about 70 µs each) that delays every reading queued behind it."""
         phase = zlib.crc32(patient_id.encode()) / 2**32 * self._interval
-        entry = Entry(runtime, partition, last_persist_mono=self._clock() - phase)
+        entry = Entry(runtime, partition, rx, last_persist_mono=self._clock() - phase)
         self._entries[patient_id] = entry
         return entry
 

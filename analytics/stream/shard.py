@@ -26,7 +26,7 @@ from typing import Final
 
 import msgspec
 
-from analytics.events import AlertV1, FeaturesV1, PrescriptionV1, SessionV1
+from analytics.events import PrescriptionV1
 from analytics.stream.bundle import Bundled, BundleError, decode_bundle
 from analytics.stream.cache import Entry, RuntimeCache
 from analytics.stream.defaults import default_prescription
@@ -36,7 +36,6 @@ from ingest.wire import decode, encode
 FEATURES: Final = 0
 ALERTS: Final = 1
 SESSIONS: Final = 2
-KIND_OF: Final[dict[type, int]] = {FeaturesV1: FEATURES, AlertV1: ALERTS, SessionV1: SESSIONS}
 
 
 class Bundles(msgspec.Struct, tag="bundles", array_like=True, gc=False):
@@ -113,24 +112,24 @@ class ShardCore:
     ) -> None:
         self._clock_ns = clock_ns
         self.cache = RuntimeCache(clock_mono, persist_interval_s)
-        self._rx: dict[str, PrescriptionV1] = {}
         self._request: Bundles | Ticks | None = None
         self._decoded: list[tuple[int, int, list[Bundled] | str]] = []
+        self._missing: dict[bytes, int] = {}  # patients the request needs stored states for -> their partition
 
     # --- the exchange ---------------------------------------------------------------------------------------
     def begin(self, request: Bundles | Ticks) -> list[bytes]:
         """Take a request; returns the keys of patients it needs stored states for (empty: call :meth:`finish`)."""
         self.drop_partitions(set(request.drop))
         for key, raw in request.rx_updates:
-            patient_id = key.decode()
-            if self.cache.get(patient_id) is not None:
-                self._rx[patient_id] = decode(PrescriptionV1, raw)
+            held = self.cache.get(key.decode())
+            if held is not None:
+                held.rx = decode(PrescriptionV1, raw)
         self._request = request
-        missing: dict[bytes, None] = {}
+        missing = self._missing = {}
         if isinstance(request, Ticks):
-            for key, _ in request.items:
+            for key, partition in request.items:
                 if self.cache.get(key.decode()) is None:
-                    missing[key] = None
+                    missing[key] = partition
             return list(missing)
         self._decoded = []
         for index, partition, data in request.items:
@@ -146,19 +145,16 @@ class ShardCore:
                 if reading is not None:
                     key = reading.partition_key()
                     if key not in missing and self.cache.get(reading.patient_id) is None:
-                        missing[key] = None
+                        missing[key] = partition
         return list(missing)
 
-    def supply(self, items: list[Stored], partitions: dict[bytes, int] | None = None) -> None:
+    def supply(self, items: list[Stored]) -> None:
         """Load the stored states (and prescriptions) :meth:`begin` asked for."""
-        where = partitions if partitions is not None else self._partitions_of_request()
         for item in items:
             patient_id = item.key.decode()
             runtime = PatientRuntime.load(patient_id, item.state)
-            self.cache.put(patient_id, runtime, where.get(item.key, 0))
-            self._rx[patient_id] = (
-                decode(PrescriptionV1, item.prescription) if item.prescription else default_prescription(patient_id)
-            )
+            rx = decode(PrescriptionV1, item.prescription) if item.prescription else default_prescription(patient_id)
+            self.cache.put(patient_id, runtime, self._missing[item.key], rx)
 
     def finish(self) -> Done:
         request, self._request = self._request, None
@@ -176,27 +172,10 @@ class ShardCore:
         return self.finish()
 
     def drop_partitions(self, partitions: set[int]) -> None:
-        if not partitions:
-            return
-        for patient_id, entry in self.cache.items():
-            if entry.partition in partitions:
-                self._rx.pop(patient_id, None)
-        self.cache.drop_partitions(partitions)
+        if partitions:
+            self.cache.drop_partitions(partitions)
 
     # --- internals ------------------------------------------------------------------------------------------
-    def _partitions_of_request(self) -> dict[bytes, int]:
-        request = self._request
-        if isinstance(request, Ticks):
-            return {key: partition for key, partition in request.items}
-        where: dict[bytes, int] = {}
-        for _, partition, records in self._decoded:
-            if not isinstance(records, str):
-                for record in records:
-                    reading = record.reading
-                    if reading is not None:
-                        where.setdefault(reading.partition_key(), partition)
-        return where
-
     def _bundles(self) -> Done:
         done = Done([], [], [], [], None)
         touched: dict[bytes, tuple[Entry, list[int], bool]] = {}
@@ -215,7 +194,7 @@ class ShardCore:
                 patient_id = reading.patient_id
                 entry = self.cache.get(patient_id)
                 assert entry is not None  # supplied
-                out = entry.runtime.on_reading(reading, self._rx[patient_id], now_ns=clock_ns())
+                out = entry.runtime.on_reading(reading, entry.rx, now_ns=clock_ns())
                 if out is None:  # a replayed reading the stored state already includes
                     continue
                 entry.dirty = True
@@ -243,7 +222,7 @@ class ShardCore:
             patient_id = key.decode()
             entry = self.cache.get(patient_id)
             assert entry is not None  # supplied
-            out = entry.runtime.on_tick(self._rx[patient_id], now_ns=self._clock_ns())
+            out = entry.runtime.on_tick(entry.rx, now_ns=self._clock_ns())
             entry.dirty = entry.dirty or bool(out.features or out.alerts or out.sessions)
             _encode(key, out, done.outputs)
             state = self._store_if(entry, bool(out.alerts or out.sessions))

@@ -167,7 +167,7 @@ class ProcessShard:
                 str(os.getpid()),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                limit=2**26,
+                limit=2**26,  # the reader pauses the pipe past twice this; an answer can be megabytes
             )
             log.info("runtime shard %d: process %d", self.index, self._child.pid)
         elif self._child.returncode is not None:

@@ -81,7 +81,8 @@ def test_patients_loaded_together_come_due_spread_over_the_interval() -> None:
     now = [1000.0]
     cache = RuntimeCache(lambda: now[0], persist_interval_s=5.0)
     runtime: Any = object()
-    entries = [cache.put(f"patient-{i:04d}", runtime, 0) for i in range(1000)]
+    rx: Any = object()
+    entries = [cache.put(f"patient-{i:04d}", runtime, 0, rx) for i in range(1000)]
     for entry in entries:
         entry.dirty = True
     first_due: list[float] = []
@@ -100,7 +101,8 @@ def test_a_stored_state_comes_due_again_one_interval_later() -> None:
     now = [50.0]
     cache = RuntimeCache(lambda: now[0], persist_interval_s=5.0)
     runtime: Any = object()
-    entry = cache.put("p", runtime, 0)
+    rx: Any = object()
+    entry = cache.put("p", runtime, 0, rx)
     entry.dirty = True
     now[0] = 56.0
     assert cache.due(entry)
